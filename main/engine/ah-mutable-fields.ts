@@ -1,8 +1,9 @@
 /**
- * The IP header as AH's ICV sees it: fields that routers may change in transit are zeroed
- * (RFC 4302 section 3.3.3.1 and Appendix A).
+ * The IP header as it enters AH's ICV computation, with the fields that routers may change in
+ * transit zeroed (RFC 4302 section 3.3.3.1 and Appendix A).
  */
 
+import { copyBytes } from './bytes.js';
 import { IPPROTO_DSTOPTS, IPPROTO_HOPOPTS, IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH } from './ip-packet.js';
 
 /** IPv4 options that stay unchanged in transit (RFC 4302 Appendix A.1); all others are zeroed. */
@@ -27,7 +28,7 @@ const IPV6_OPTION_MUTABLE = 0x20;
  * the options or extension headers are malformed.
  */
 export function zeroMutableFields(header: Uint8Array): Uint8Array | null {
-  const copy = header.slice();
+  const copy = copyBytes(header);
   if (copy[0]! >> 4 === 4) {
     return zeroIpv4(copy) ? copy : null;
   }

@@ -4,11 +4,11 @@
  *   Next Header (1) | Payload Len (1) | Reserved (2) | SPI (4) | Sequence Number (4) | ICV + padding
  *
  * The ICV covers the IP header(s) in front of AH with mutable fields zeroed, the AH header with
- * the ICV field zeroed, everything after AH, and with ESN the high 32 bits of the sequence
- * number appended at the end (section 3.3.3.2.1).
+ * the ICV field zeroed, and everything after AH. With ESN, the high 32 bits of the sequence
+ * number follow at the end (section 3.3.3.2.1).
  */
 
-import { highBits, readUint32, writeUint32 } from './bytes.js';
+import { copyBytes, highBits, readUint32, writeUint32 } from './bytes.js';
 import { dropped, type DropReason, type PacketResult } from './counters.js';
 import { constantTimeEqual } from './crypto/index.js';
 import type { Hmac } from './crypto/provider.js';
@@ -51,7 +51,10 @@ export class AhProtocol implements IpsecProtocol {
 
   overhead(_innerLength: number, family: 4 | 6): number {
     const outer = this.outerFamily(family);
-    const front = this.config.mode === 'tunnel' ? (outer === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH) : 0;
+    if (this.config.mode === 'transport') {
+      return this.headerLength(outer);
+    }
+    const front = outer === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
     return front + this.headerLength(outer);
   }
 
@@ -79,6 +82,9 @@ export class AhProtocol implements IpsecProtocol {
     packet[protocolOffset] = innerNextHeader(this.config, innerHeader);
     // Payload Len is the AH length in 32-bit words minus 2 (RFC 4302 section 2.2).
     packet[protocolOffset + 1] = ahLength / 4 - 2;
+    // Reserved (RFC 4302 section 2.3) and the ICV padding are zero; the buffer is uninitialised.
+    packet.fill(0, protocolOffset + 2, protocolOffset + 4);
+    packet.fill(0, protocolOffset + AH_FIXED_LENGTH, protocolOffset + ahLength);
     writeUint32(packet, protocolOffset + 4, this.config.spi);
     writeUint32(packet, protocolOffset + 8, seq >>> 0);
     packet.set(data, protocolOffset + ahLength);
@@ -141,7 +147,7 @@ export class AhProtocol implements IpsecProtocol {
     if (!front) {
       return null;
     }
-    const ahHeader = datagram.slice(ahOffset, ahOffset + ahLength);
+    const ahHeader = copyBytes(datagram, ahOffset, ahOffset + ahLength);
     ahHeader.fill(0, AH_FIXED_LENGTH);
 
     const parts = [front, ahHeader, datagram.subarray(ahOffset + ahLength)];

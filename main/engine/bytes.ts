@@ -11,11 +11,19 @@ export function writeUint32(bytes: Uint8Array, offset: number, value: number): v
   bytes[offset + 3] = value & 0xff;
 }
 
-/** The high 32 bits of a 64-bit sequence number kept in a JavaScript number. */
+/** Returns the high 32 bits of a 64-bit sequence number kept in a JavaScript number. */
 export function highBits(value: number): number {
   return Math.floor(value / 0x1_0000_0000) >>> 0;
 }
 
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/**
+ * Copies bytes into a new array. `Buffer#slice` returns a view, unlike `Uint8Array#slice`, so
+ * code that may receive a Buffer copies with this instead.
+ */
+export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes, start, end);
 }

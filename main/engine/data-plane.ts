@@ -26,7 +26,7 @@ export interface ProtectedPacketTransport {
 }
 
 export interface DataPlaneCounters {
-  /** Inner packets larger than the tunnel MTU that were answered with an ICMP error. */
+  /** Inner packets larger than the tunnel MTU, rejected with an ICMP error. */
   tooBig: number;
   /** Packets that the TUN device did not accept. */
   deviceWriteFailures: number;
@@ -80,8 +80,8 @@ export class DataPlane {
   }
 
   /**
-   * Answers an oversized packet that may not be fragmented with "fragmentation needed" or
-   * "packet too big" (RFC 1191, RFC 8201) and returns true; returns false when the packet may
+   * Rejects an oversized packet that may not be fragmented with "fragmentation needed" or
+   * "packet too big" (RFC 1191, RFC 8201) and returns true. Returns false when the packet may
    * be sent anyway and fragmented on the outer path.
    */
   private rejectTooBig(inner: Uint8Array): boolean {

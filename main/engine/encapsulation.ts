@@ -1,7 +1,7 @@
 /**
- * The IP headers around ESP and AH: a new outer header in tunnel mode (RFC 4301 section 5.1.2),
- * the original header moved in front of ESP or AH in transport mode (RFC 4303 section 3.1.1,
- * RFC 4302 section 3.1.1), and the reverse on receipt.
+ * The IP headers around ESP and AH. Tunnel mode adds a new outer header (RFC 4301 section
+ * 5.1.2). Transport mode moves the original header in front of ESP or AH (RFC 4303 section
+ * 3.1.1, RFC 4302 section 3.1.1). Receipt reverses either.
  */
 
 import {
@@ -32,7 +32,7 @@ export function frontHeaderLength(config: SaConfig, innerHeader: IpHeaderInfo): 
   return config.tunnel!.local.length === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
 }
 
-/** The Next Header value that ESP or AH carries for an inner packet (RFC 4303 section 2.6). */
+/** Returns the Next Header value that ESP or AH carries for an inner packet (RFC 4303 section 2.6). */
 export function innerNextHeader(config: SaConfig, innerHeader: IpHeaderInfo): number {
   if (config.mode === 'transport') {
     return innerHeader.protocol;
@@ -54,13 +54,17 @@ export function buildFrontHeaders(
 ): PacketFrame | null {
   const headerLength = frontHeaderLength(config, innerHeader);
   const totalLength = headerLength + protocolLength;
-  const family = config.mode === 'tunnel' ? (config.tunnel!.local.length === 4 ? 4 : 6) : innerHeader.family;
+  let family = innerHeader.family;
+  if (config.mode === 'tunnel') {
+    family = config.tunnel!.local.length === 4 ? 4 : 6;
+  }
   const lengthField = family === 4 ? totalLength : totalLength - IPV6_HEADER_LENGTH;
   if (lengthField > MAX_IP_LENGTH) {
     return null;
   }
 
-  const packet = new Uint8Array(totalLength);
+  // Every byte is written below or by ESP and AH, so the pooled, uninitialised allocation is safe.
+  const packet = Buffer.allocUnsafe(totalLength);
   if (config.mode === 'transport') {
     writeTransportHeader(packet, inner, innerHeader, protocol, totalLength);
   } else {
@@ -130,7 +134,12 @@ function setTotalLength(packet: Uint8Array, family: 4 | 6, totalLength: number):
  * or null when the payload does not start with a whole IP packet of the announced version.
  */
 export function extractTunnelInner(payload: Uint8Array, nextHeader: number, outer: Uint8Array): Uint8Array | null {
-  const expectedVersion = nextHeader === IPPROTO_IPIP ? 4 : nextHeader === IPPROTO_IPV6 ? 6 : 0;
+  let expectedVersion = 0;
+  if (nextHeader === IPPROTO_IPIP) {
+    expectedVersion = 4;
+  } else if (nextHeader === IPPROTO_IPV6) {
+    expectedVersion = 6;
+  }
   if (expectedVersion === 0 || payload.length === 0 || payload[0]! >> 4 !== expectedVersion) {
     return null;
   }
@@ -150,7 +159,7 @@ function propagateCongestion(outer: Uint8Array, inner: Uint8Array): void {
   }
   const innerEcn = readTrafficClass(inner) & ECN_MASK;
   if (innerEcn === 0 || innerEcn === ECN_CE) {
-    // NOTE: RFC 6040 asks to drop a CE-marked packet whose inner header is Not-ECT; it is delivered unmarked here.
+    // NOTE: RFC 6040 says to drop a CE-marked packet whose inner header is Not-ECT, but this delivers it unmarked.
     return;
   }
   if (inner[0]! >> 4 === 4) {

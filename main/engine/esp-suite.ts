@@ -10,7 +10,7 @@
  *   number, IV and ciphertext, followed by the ESN high bits (RFC 4303 section 3.3.2.1).
  */
 
-import { highBits } from './bytes.js';
+import { highBits, writeUint32 } from './bytes.js';
 import type { AeadCipher, CbcCipher, CryptoProvider, Hmac } from './crypto/provider.js';
 import { constantTimeEqual } from './crypto/index.js';
 import {
@@ -36,10 +36,10 @@ export interface EspSuite {
   readonly blockSize: number;
   readonly icvLength: number;
   /**
-   * Fills `packet[ivOffset, end)`: IV, sealed payload and ICV. The ESP header precedes the IV,
-   * and `plaintext` holds the payload with its padding and trailer.
+   * Fills `packet` after the ESP header at `espOffset`: IV, sealed payload and ICV. The payload
+   * is the concatenation of `plaintext`: the data, then its padding and trailer.
    */
-  seal(packet: Uint8Array, espOffset: number, sequence: EspSequence, plaintext: Uint8Array): void;
+  seal(packet: Uint8Array, espOffset: number, sequence: EspSequence, plaintext: readonly Uint8Array[]): void;
   /**
    * Verifies the ICV of `esp` (ESP header to ICV end) and returns the plaintext payload with its
    * trailer, or null when the ICV does not verify.
@@ -50,23 +50,33 @@ export interface EspSuite {
 
 /** Writes the full sequence number as the 8-byte counter IV. It never repeats within an SA. */
 function writeCounterIv(target: Uint8Array, offset: number, seq: number): void {
-  const view = new DataView(target.buffer, target.byteOffset + offset, 8);
-  view.setUint32(0, highBits(seq));
-  view.setUint32(4, seq >>> 0);
+  writeUint32(target, offset, highBits(seq));
+  writeUint32(target, offset + 4, seq >>> 0);
 }
 
-/** AAD of RFC 4106 section 5: SPI and the 32-bit or 64-bit sequence number. */
-function buildAead(sequence: EspSequence): Uint8Array {
-  const aad = new Uint8Array(sequence.esn ? 12 : 8);
-  const view = new DataView(aad.buffer);
-  view.setUint32(0, sequence.spi);
-  if (sequence.esn) {
-    view.setUint32(4, highBits(sequence.seq));
-    view.setUint32(8, sequence.seq >>> 0);
-  } else {
-    view.setUint32(4, sequence.seq >>> 0);
+/**
+ * Writes the AAD of RFC 4106 section 5 into `aad` (12 bytes): SPI and the 32-bit or 64-bit
+ * sequence number. Returns the part in use.
+ */
+function writeAad(aad: Uint8Array, sequence: EspSequence): Uint8Array {
+  writeUint32(aad, 0, sequence.spi);
+  if (!sequence.esn) {
+    writeUint32(aad, 4, sequence.seq >>> 0);
+    return aad.subarray(0, 8);
   }
+  writeUint32(aad, 4, highBits(sequence.seq));
+  writeUint32(aad, 8, sequence.seq >>> 0);
   return aad;
+}
+
+/** Copies `parts` one after another into `target` at `offset` and returns the end offset. */
+function copyParts(parts: readonly Uint8Array[], target: Uint8Array, offset: number): number {
+  let position = offset;
+  for (const part of parts) {
+    target.set(part, position);
+    position += part.length;
+  }
+  return position;
 }
 
 function buildNonce(salt: Uint8Array, iv: Uint8Array): Uint8Array {
@@ -79,30 +89,34 @@ function buildNonce(salt: Uint8Array, iv: Uint8Array): Uint8Array {
 class AeadSuite implements EspSuite {
   readonly ivLength = 8;
   readonly icvLength = AEAD_TAG_LENGTH;
+  // Scratch buffers: sealing and opening are synchronous, so one packet uses them at a time.
+  private readonly nonce = new Uint8Array(12);
+  private readonly aad = new Uint8Array(12);
 
   constructor(
     private readonly cipher: AeadCipher,
-    private readonly salt: Uint8Array,
+    salt: Uint8Array,
     readonly blockSize: number,
-  ) {}
+  ) {
+    this.nonce.set(salt, 0);
+  }
 
-  seal(packet: Uint8Array, espOffset: number, sequence: EspSequence, plaintext: Uint8Array): void {
+  seal(packet: Uint8Array, espOffset: number, sequence: EspSequence, plaintext: readonly Uint8Array[]): void {
     const ivOffset = espOffset + ESP_HEADER_LENGTH;
     writeCounterIv(packet, ivOffset, sequence.seq);
-    const nonce = buildNonce(this.salt, packet.subarray(ivOffset, ivOffset + 8));
-    const sealed = this.cipher.seal(nonce, buildAead(sequence), plaintext);
-    packet.set(sealed, ivOffset + 8);
+    this.nonce.set(packet.subarray(ivOffset, ivOffset + 8), 4);
+    this.cipher.sealInto(this.nonce, writeAad(this.aad, sequence), plaintext, packet, ivOffset + 8);
   }
 
   open(esp: Uint8Array, sequence: EspSequence): Uint8Array | null {
     const ivOffset = ESP_HEADER_LENGTH;
-    const nonce = buildNonce(this.salt, esp.subarray(ivOffset, ivOffset + 8));
-    return this.cipher.open(nonce, buildAead(sequence), esp.subarray(ivOffset + 8));
+    this.nonce.set(esp.subarray(ivOffset, ivOffset + 8), 4);
+    return this.cipher.open(this.nonce, writeAad(this.aad, sequence), esp.subarray(ivOffset + 8));
   }
 
   destroy(): void {
     this.cipher.destroy();
-    this.salt.fill(0);
+    this.nonce.fill(0);
   }
 }
 
@@ -118,11 +132,10 @@ class GmacSuite implements EspSuite {
     private readonly salt: Uint8Array,
   ) {}
 
-  seal(packet: Uint8Array, espOffset: number, sequence: EspSequence, plaintext: Uint8Array): void {
+  seal(packet: Uint8Array, espOffset: number, sequence: EspSequence, plaintext: readonly Uint8Array[]): void {
     const ivOffset = espOffset + ESP_HEADER_LENGTH;
     writeCounterIv(packet, ivOffset, sequence.seq);
-    packet.set(plaintext, ivOffset + 8);
-    const aadEnd = ivOffset + 8 + plaintext.length;
+    const aadEnd = copyParts(plaintext, packet, ivOffset + 8);
     const aad = this.buildAad(packet.subarray(espOffset, aadEnd), sequence);
     const nonce = buildNonce(this.salt, packet.subarray(ivOffset, ivOffset + 8));
     const tag = this.cipher.seal(nonce, aad, GmacSuite.EMPTY);
@@ -147,7 +160,7 @@ class GmacSuite implements EspSuite {
     }
     const aad = new Uint8Array(espUntilIcv.length + 4);
     aad.set(espUntilIcv.subarray(0, 4), 0);
-    new DataView(aad.buffer).setUint32(4, highBits(sequence.seq));
+    writeUint32(aad, 4, highBits(sequence.seq));
     aad.set(espUntilIcv.subarray(4), 8);
     return aad;
   }
@@ -176,17 +189,15 @@ class EncryptThenMacSuite implements EspSuite {
     this.icvLength = integrity.icvLength;
   }
 
-  seal(packet: Uint8Array, espOffset: number, sequence: EspSequence, plaintext: Uint8Array): void {
+  seal(packet: Uint8Array, espOffset: number, sequence: EspSequence, plaintext: readonly Uint8Array[]): void {
     const ivOffset = espOffset + ESP_HEADER_LENGTH;
     const payloadOffset = ivOffset + this.ivLength;
+    const icvOffset = copyParts(plaintext, packet, payloadOffset);
     if (this.cbc) {
       const iv = this.provider.randomBytes(packet.subarray(ivOffset, payloadOffset));
-      packet.set(this.cbc.encrypt(iv, plaintext), payloadOffset);
-    } else {
-      packet.set(plaintext, payloadOffset);
+      packet.set(this.cbc.encrypt(iv, packet.subarray(payloadOffset, icvOffset)), payloadOffset);
     }
 
-    const icvOffset = payloadOffset + plaintext.length;
     const icv = this.computeIcv(packet.subarray(espOffset, icvOffset), sequence);
     packet.set(icv, icvOffset);
   }
@@ -211,7 +222,7 @@ class EncryptThenMacSuite implements EspSuite {
     const parts = [espUntilIcv];
     if (sequence.esn) {
       const high = new Uint8Array(4);
-      new DataView(high.buffer).setUint32(0, highBits(sequence.seq));
+      writeUint32(high, 0, highBits(sequence.seq));
       parts.push(high);
     }
     return this.hmac.compute(parts).subarray(0, this.icvLength);

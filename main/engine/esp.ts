@@ -4,9 +4,9 @@
  *   SPI (4) | Sequence Number (4) | IV | Payload | TFC padding | Padding | Pad Length | Next Header | ICV
  *
  * Outbound, the payload is padded to the cipher's block size and 4-byte alignment with the bytes
- * 1, 2, 3, ... (section 2.4). Inbound, the ICV is verified first; then the padding is checked,
- * dummy packets (next header 59, section 2.6) are dropped, and TFC padding after a tunnel-mode
- * inner packet is cut off using the inner packet's own length (section 2.7).
+ * 1, 2, 3, ... (section 2.4). Inbound, the ICV is verified first. Then the padding is checked
+ * and dummy packets (next header 59, section 2.6) are dropped. TFC padding after a tunnel-mode
+ * inner packet is cut off at the inner packet's own length (section 2.7).
  */
 
 import { readUint32, writeUint32 } from './bytes.js';
@@ -31,7 +31,10 @@ export class EspProtocol implements IpsecProtocol {
   }
 
   overhead(innerLength: number, family: 4 | 6): number {
-    const front = this.config.mode === 'tunnel' ? (family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH) : 0;
+    let front = 0;
+    if (this.config.mode === 'tunnel') {
+      front = this.config.tunnel!.local.length === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
+    }
     return front + ESP_HEADER_LENGTH + this.suite.ivLength + this.paddedLength(innerLength) - innerLength + this.suite.icvLength;
   }
 
@@ -47,7 +50,7 @@ export class EspProtocol implements IpsecProtocol {
   protect(inner: Uint8Array, innerHeader: IpHeaderInfo, seq: number): PacketResult {
     const payloadLength = this.config.mode === 'tunnel' ? innerHeader.totalLength : innerHeader.totalLength - innerHeader.headerLength;
     const plaintext = this.buildPlaintext(inner, innerHeader, payloadLength);
-    const espLength = ESP_HEADER_LENGTH + this.suite.ivLength + plaintext.length + this.suite.icvLength;
+    const espLength = ESP_HEADER_LENGTH + this.suite.ivLength + this.paddedLength(payloadLength) + this.suite.icvLength;
 
     this.identification = (this.identification + 1) & 0xffff;
     const frame = buildFrontHeaders(this.config, inner, innerHeader, IPPROTO_ESP, espLength, this.identification);
@@ -117,17 +120,16 @@ export class EspProtocol implements IpsecProtocol {
     return Math.ceil(unpadded / block) * block;
   }
 
-  private buildPlaintext(inner: Uint8Array, innerHeader: IpHeaderInfo, payloadLength: number): Uint8Array {
+  /** Returns the payload and, separately, its padding 1, 2, 3, ... with Pad Length and Next Header. */
+  private buildPlaintext(inner: Uint8Array, innerHeader: IpHeaderInfo, payloadLength: number): Uint8Array[] {
     const start = this.config.mode === 'tunnel' ? 0 : innerHeader.headerLength;
-    const plaintext = new Uint8Array(this.paddedLength(payloadLength));
-    plaintext.set(inner.subarray(start, start + payloadLength), 0);
-
-    const padLength = plaintext.length - payloadLength - ESP_TRAILER_LENGTH;
+    const padLength = this.paddedLength(payloadLength) - payloadLength - ESP_TRAILER_LENGTH;
+    const trailer = new Uint8Array(padLength + ESP_TRAILER_LENGTH);
     for (let i = 0; i < padLength; i++) {
-      plaintext[payloadLength + i] = i + 1;
+      trailer[i] = i + 1;
     }
-    plaintext[plaintext.length - 2] = padLength;
-    plaintext[plaintext.length - 1] = innerNextHeader(this.config, innerHeader);
-    return plaintext;
+    trailer[padLength] = padLength;
+    trailer[padLength + 1] = innerNextHeader(this.config, innerHeader);
+    return [inner.subarray(start, start + payloadLength), trailer];
   }
 }

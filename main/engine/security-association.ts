@@ -22,7 +22,7 @@ import { packetMatchesSelectors, type TrafficSelector } from './traffic-selector
 export const MAX_SEQ_32 = 0xffffffff;
 /** With ESN the counter is 64 bits, but a JavaScript number is exact only up to 2^53 - 1. */
 export const MAX_SEQ_64 = Number.MAX_SAFE_INTEGER;
-/** Packets before the last sequence number at which the SA asks for a rekey. */
+/** Packets before the last sequence number at which the SA raises a soft expiry, so a rekey starts. */
 export const SEQUENCE_SOFT_MARGIN = 2 ** 24;
 
 export type SaState = 'valid' | 'soft-expired' | 'hard-expired' | 'deleted';

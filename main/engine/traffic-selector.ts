@@ -4,6 +4,7 @@
  * (RFC 4301 section 5.2) and the SPD uses them to pick the outbound SA.
  */
 
+import { copyBytes } from './bytes.js';
 import { compareAddresses, formatAddress, parseAddress } from './address.js';
 import {
   IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
@@ -67,7 +68,7 @@ function parseAddressRange(text: string, whole: string): [Uint8Array, Uint8Array
       return [start, end];
     }
     const single = parseAddress(text);
-    return [single, single.slice()];
+    return [single, copyBytes(single)];
   } catch (error) {
     if (error instanceof TrafficSelectorError) {
       throw error;
@@ -78,8 +79,8 @@ function parseAddressRange(text: string, whole: string): [Uint8Array, Uint8Array
 
 /** Returns the first and last address of `network/prefix`. */
 export function prefixRange(network: Uint8Array, prefix: number): [Uint8Array, Uint8Array] {
-  const start = network.slice();
-  const end = network.slice();
+  const start = copyBytes(network);
+  const end = copyBytes(network);
   for (let bit = prefix; bit < network.length * 8; bit++) {
     const byte = bit >> 3;
     const mask = 0x80 >> (bit & 7);

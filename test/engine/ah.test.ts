@@ -11,7 +11,7 @@ describe('AH mutable fields', () => {
       const { outbound, inbound } = makeSaPair({ transform, mode: 'transport', replayWindow: 0 });
       const result = outbound.protect(echoPacket(4));
       assert.ok(result.ok);
-      const packet = result.packet.slice();
+      const packet = Uint8Array.from(result.packet);
       packet[1] = 0xb8;
       packet[6] = 0x00;
       packet[8] = 3;
@@ -25,7 +25,7 @@ describe('AH mutable fields', () => {
       const result = outbound.protect(echoPacket(4));
       assert.ok(result.ok);
       for (const offset of [4, 5, 12, 19]) {
-        const packet = result.packet.slice();
+        const packet = Uint8Array.from(result.packet);
         packet[offset]! ^= 1;
         updateIpv4Checksum(packet);
         const outcome = inbound.unprotect(packet);
@@ -37,7 +37,7 @@ describe('AH mutable fields', () => {
       const { outbound, inbound } = makeSaPair({ transform, mode: 'tunnel', family: 6, replayWindow: 0 });
       const result = outbound.protect(echoPacket(6));
       assert.ok(result.ok);
-      const packet = result.packet.slice();
+      const packet = Uint8Array.from(result.packet);
       packet[0] = 0x6f;
       packet[1] = 0xff;
       packet[3] = 0x42;

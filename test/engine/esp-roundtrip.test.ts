@@ -82,7 +82,7 @@ describe('ESP layout', () => {
     for (let seq = 1; seq <= 3; seq++) {
       const result = outbound.protect(echoPacket(4));
       assert.ok(result.ok);
-      assert.equal(new DataView(result.packet.buffer).getUint32(24), seq);
+      assert.equal(Buffer.from(result.packet).readUInt32BE(24), seq);
     }
   });
 });

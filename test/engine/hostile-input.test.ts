@@ -25,7 +25,7 @@ describe('hostile inbound packets', () => {
       const result = outbound.protect(echoPacket(4, 64));
       assert.ok(result.ok);
       for (let length = 0; length < result.packet.length; length++) {
-        const truncated = result.packet.slice(0, length);
+        const truncated = Uint8Array.prototype.slice.call(result.packet, 0, length);
         // Keep the IPv4 total length consistent with the cut, so the check reaches ESP or AH.
         if (length >= 20) {
           truncated[2] = length >> 8;
@@ -46,7 +46,7 @@ describe('hostile inbound packets', () => {
         if (mutableIpv4Bytes.has(offset)) {
           continue;
         }
-        const flipped = result.packet.slice();
+        const flipped = Uint8Array.from(result.packet);
         flipped[offset]! ^= 0x10;
         const outcome = inbound.unprotect(flipped);
         assert.equal(outcome.ok, false, `a flipped bit at byte ${offset} was accepted`);
@@ -138,7 +138,7 @@ describe('hostile inbound packets', () => {
 });
 
 function mutate(packet: Uint8Array, random: SeededRandom): Uint8Array {
-  const copy = packet.slice();
+  const copy = Uint8Array.from(packet);
   switch (random.integer(4)) {
     case 0: {
       const flips = 1 + random.integer(4);

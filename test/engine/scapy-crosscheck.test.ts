@@ -170,7 +170,7 @@ describe('Scapy cross-check', { skip: available ? false : 'Scapy is not installe
               const esp = packet.subarray(header.headerLength, packet.length - icvLength);
               const icv = packet.subarray(packet.length - icvLength);
               assert.deepEqual(Buffer.from(icv), espIcv(transform, configs[0]!.integrity!.key, esp, seq));
-              packet = packet.slice(0, packet.length - icvLength);
+              packet = Uint8Array.prototype.slice.call(packet, 0, packet.length - icvLength);
               setLength(packet, packet.length);
             }
 

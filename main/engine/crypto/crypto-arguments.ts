@@ -7,10 +7,10 @@ import type { HashName } from '../transforms.js';
 import { CryptoArgumentError, DestroyedKeyError } from './crypto-errors.js';
 import type { AeadAlgorithm } from './provider.js';
 
-/** The 96-bit AEAD nonce: salt and IV for ESP (RFC 4106 section 4, RFC 7634 section 2). */
+/** Length of the AEAD nonce, which ESP builds from the salt and the 8-byte IV (RFC 4106, 7634). */
 export const AEAD_NONCE_LENGTH = 12;
 
-/** Every AEAD transform that the engine runs has a 16-byte ICV (RFC 4106 section 6). */
+/** ICV length of the engine's AEAD transforms, ENCR_AES_GCM_16 and ChaCha20-Poly1305. */
 export const AEAD_TAG_LENGTH = 16;
 
 export const AES_BLOCK_LENGTH = 16;
@@ -26,7 +26,9 @@ export function checkAeadKey(algorithm: AeadAlgorithm, key: Uint8Array): void {
   }
 
   if (algorithm !== 'chacha20-poly1305') {
-    throw new CryptoArgumentError(`Unknown AEAD algorithm ${String(algorithm)}`);
+    throw new CryptoArgumentError(
+      `Invalid AEAD algorithm ${String(algorithm)}: expected aes-gcm or chacha20-poly1305`,
+    );
   }
 
   if (key.length !== CHACHA20_KEY_LENGTH) {
@@ -38,7 +40,9 @@ export function checkAeadKey(algorithm: AeadAlgorithm, key: Uint8Array): void {
 
 export function checkAesKey(key: Uint8Array): void {
   if (!AES_KEY_LENGTHS.includes(key.length)) {
-    throw new CryptoArgumentError(`Invalid AES key length ${key.length}: expected 16, 24 or 32 bytes`);
+    throw new CryptoArgumentError(
+      `Invalid AES key length ${key.length}: expected 16, 24 or 32 bytes`,
+    );
   }
 }
 
@@ -46,6 +50,14 @@ export function checkNonce(nonce: Uint8Array): void {
   if (nonce.length !== AEAD_NONCE_LENGTH) {
     throw new CryptoArgumentError(
       `Invalid AEAD nonce length ${nonce.length}: expected ${AEAD_NONCE_LENGTH} bytes`,
+    );
+  }
+}
+
+export function checkOutputSpace(output: Uint8Array, offset: number, length: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + length > output.length) {
+    throw new CryptoArgumentError(
+      `Output of ${output.length} bytes has no room for ${length} bytes at offset ${offset}`,
     );
   }
 }
@@ -63,7 +75,7 @@ export function checkCbcInput(iv: Uint8Array, data: Uint8Array): void {
     throw new CryptoArgumentError(`Invalid AES-CBC IV length ${iv.length}: expected 16 bytes`);
   }
 
-  // RFC 3602 section 2.4: ESP pads the payload itself, so the cipher never pads.
+  // ESP pads the payload itself (RFC 3602, RFC 4303), so the cipher never pads.
   if (data.length % AES_BLOCK_LENGTH !== 0) {
     throw new CryptoArgumentError(
       `Invalid AES-CBC data length ${data.length}: expected a multiple of 16 bytes`,
@@ -73,7 +85,7 @@ export function checkCbcInput(iv: Uint8Array, data: Uint8Array): void {
 
 export function checkHashName(hash: HashName): void {
   if (!HASH_NAMES.includes(hash)) {
-    throw new CryptoArgumentError(`Unknown hash ${String(hash)}: expected one of ${HASH_NAMES}`);
+    throw new CryptoArgumentError(`Invalid hash ${String(hash)}: expected one of ${HASH_NAMES}`);
   }
 }
 
@@ -85,7 +97,7 @@ export function copyKey(key: Uint8Array): Uint8Array {
 /** Returns the key, or throws when the owner was destroyed and the key zeroed. */
 export function liveKey(key: Uint8Array | null): Uint8Array {
   if (key === null) {
-    throw new DestroyedKeyError('The key was destroyed; create a new cipher for the SA');
+    throw new DestroyedKeyError('Key already destroyed: create a new cipher object for the SA');
   }
 
   return key;

@@ -3,17 +3,17 @@
  * null for it, because a forged or corrupted packet is an expected input, not a bug.
  */
 
-/** An argument has the wrong length, for example a 13-byte nonce; the caller has a bug. */
+/** Error for an argument of the wrong length, such as a 13-byte nonce: a bug in the caller. */
 export class CryptoArgumentError extends RangeError {
   override readonly name = 'CryptoArgumentError';
 }
 
-/** The runtime's crypto library lacks the algorithm, for example an Electron BoringSSL. */
+/** Error for an algorithm that the runtime's crypto library lacks. */
 export class UnsupportedAlgorithmError extends Error {
   override readonly name = 'UnsupportedAlgorithmError';
 }
 
-/** A cipher or HMAC object was used after `destroy()` zeroed its key. */
+/** Error for a cipher or HMAC object used after `destroy()` zeroed its key. */
 export class DestroyedKeyError extends Error {
   override readonly name = 'DestroyedKeyError';
 }

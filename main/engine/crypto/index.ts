@@ -9,7 +9,11 @@ import { nobleProvider } from './noble-provider.js';
 import { nodeProvider, type ProviderAlgorithm } from './node-provider.js';
 import type { CryptoProvider, ProviderName } from './provider.js';
 
-export { CryptoArgumentError, DestroyedKeyError, UnsupportedAlgorithmError } from './crypto-errors.js';
+export {
+  CryptoArgumentError,
+  DestroyedKeyError,
+  UnsupportedAlgorithmError,
+} from './crypto-errors.js';
 export { NobleCryptoProvider, nobleProvider } from './noble-provider.js';
 export { NodeCryptoProvider, nodeProvider, type ProviderAlgorithm } from './node-provider.js';
 export type {

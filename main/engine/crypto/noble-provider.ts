@@ -9,14 +9,17 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 
 import type { HashName } from '../transforms.js';
 import {
+  AEAD_TAG_LENGTH,
   checkAeadKey,
   checkAesKey,
   checkCbcInput,
   checkHashName,
   checkNonce,
+  checkOutputSpace,
   checkSealedLength,
   copyKey,
   liveKey,
@@ -59,6 +62,14 @@ class NobleAeadCipher implements AeadCipher {
     // @noble's gcm accepts any nonce length, so the 96-bit rule is enforced here.
     checkNonce(nonce);
     return this.#construct(liveKey(this.#key), nonce, aad).encrypt(plaintext);
+  }
+
+  sealInto(nonce: Uint8Array, aad: Uint8Array, parts: readonly Uint8Array[], output: Uint8Array, offset: number): number {
+    const plaintext = parts.length === 1 ? parts[0]! : concatBytes(...parts);
+    checkOutputSpace(output, offset, plaintext.length + AEAD_TAG_LENGTH);
+    const sealed = this.seal(nonce, aad, plaintext);
+    output.set(sealed, offset);
+    return sealed.length;
   }
 
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null {
@@ -119,7 +130,7 @@ class NobleHmac implements Hmac {
 
   compute(parts: readonly Uint8Array[]): Uint8Array {
     if (this.#keyed === null) {
-      throw new DestroyedKeyError('The key was destroyed; create a new HMAC for the SA');
+      throw new DestroyedKeyError('Key already destroyed: create a new HMAC object for the SA');
     }
 
     const state = this.#keyed.clone();

@@ -17,6 +17,11 @@ export interface AeadCipher {
   /** Encrypts `plaintext` and returns the ciphertext followed by the 16-byte tag. */
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /**
+   * Encrypts the concatenation of `parts` into `output` at `offset`, followed by the 16-byte
+   * tag, and returns the bytes written. Saves the copies of `seal` on the packet path.
+   */
+  sealInto(nonce: Uint8Array, aad: Uint8Array, parts: readonly Uint8Array[], output: Uint8Array, offset: number): number;
+  /**
    * Verifies the tag at the end of `sealed` in constant time and returns the plaintext,
    * or null when the tag does not match. Throws only on wrong argument lengths.
    */
