@@ -1,0 +1,182 @@
+/**
+ * The running data path of one connection: the TUN device, the transport that carries ESP or
+ * AH, the SA database and the network settings. IKE and manual-key connections both drive it.
+ * All I/O goes through `TunnelIo`, so tests can run it in memory.
+ */
+
+import type { DataPlaneCounters, InnerPacketDevice, ProtectedPacketTransport } from '../engine/data-plane.js';
+import { DataPlane } from '../engine/data-plane.js';
+import { parseAddress } from '../engine/address.js';
+import { SaDatabase, type SaDatabaseCounters } from '../engine/sa-database.js';
+import type { SaSnapshot, SecurityAssociation } from '../engine/security-association.js';
+import type { TransportPeer, TunnelNetworkSettings } from '../net/network-config.js';
+
+export interface TunnelDevice extends InnerPacketDevice {
+  readonly name: string;
+  close(): void;
+}
+
+export interface TunnelTransport extends ProtectedPacketTransport {
+  close(): void;
+  readonly counters: object;
+}
+
+export type TransportSpec =
+  | { type: 'udp'; localAddress: string; localPort: number; remoteAddress: string; remotePort: number; keepaliveSeconds: number }
+  | { type: 'raw'; family: 4 | 6; localAddress: string; remoteAddress: string; protocols: (50 | 51)[] };
+
+export interface NetworkSettingsApplier {
+  apply(settings: TunnelNetworkSettings): Promise<void>;
+  revert(): Promise<void>;
+}
+
+/** The system calls a tunnel makes, injectable for tests. */
+export interface TunnelIo {
+  openDevice(): TunnelDevice;
+  openTransport(spec: TransportSpec): Promise<TunnelTransport>;
+  network(device: string): NetworkSettingsApplier;
+  /** MTU of the path to `address`, usually the MTU of the outgoing interface. */
+  pathMtu(address: string): Promise<number>;
+}
+
+export interface TunnelSettings {
+  sas: SecurityAssociation[];
+  transport: TransportSpec;
+  /** Inner addresses of this host with prefix length, such as "192.0.2.200/32". */
+  addresses: string[];
+  /** Prefixes routed into the tunnel in tunnel mode. */
+  routes: string[];
+  transportPeers: TransportPeer[];
+  gateway: string;
+  /** A fixed MTU for the TUN device; computed from the path MTU and the SA overhead otherwise. */
+  mtu?: number;
+}
+
+export interface TunnelSnapshot {
+  device: string;
+  mtu: number;
+  sas: SaSnapshot[];
+  sad: SaDatabaseCounters;
+  dataPlane: DataPlaneCounters;
+  transport: object;
+}
+
+/** The smallest MTU that IPv6 allows (RFC 8200 section 5). */
+export const IPV6_MIN_MTU = 1280;
+/** IPv4 hosts must accept 576 bytes (RFC 791); a smaller tunnel MTU is useless. */
+export const IPV4_MIN_MTU = 576;
+const UDP_HEADER_LENGTH = 8;
+
+export class TunnelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TunnelError';
+  }
+}
+
+export class Tunnel {
+  readonly sad = new SaDatabase();
+  private device: TunnelDevice | null = null;
+  private transport: TunnelTransport | null = null;
+  private network: NetworkSettingsApplier | null = null;
+  private dataPlane: DataPlane | null = null;
+  private mtu = 0;
+
+  constructor(private readonly io: TunnelIo) {}
+
+  /** Opens the device and transport, installs the SAs and applies the network settings. */
+  async start(settings: TunnelSettings): Promise<void> {
+    try {
+      for (const sa of settings.sas) {
+        this.sad.add(sa);
+      }
+      this.mtu = settings.mtu ?? await this.computeMtu(settings);
+      this.device = this.io.openDevice();
+      this.transport = await this.io.openTransport(settings.transport);
+      this.dataPlane = new DataPlane({
+        device: this.device,
+        transport: this.transport,
+        sad: this.sad,
+        mtu: this.mtu,
+        innerAddresses: innerAddresses(settings.addresses),
+      });
+      this.network = this.io.network(this.device.name);
+      await this.network.apply({
+        device: this.device.name,
+        addresses: settings.addresses,
+        mtu: this.mtu,
+        routes: settings.routes,
+        gateway: settings.gateway,
+        transportPeers: settings.transportPeers,
+      });
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** Undoes the network settings, closes the device and transport, and deletes every SA. */
+  async stop(): Promise<void> {
+    const network = this.network;
+    this.network = null;
+    await network?.revert();
+    this.transport?.close();
+    this.transport = null;
+    this.device?.close();
+    this.device = null;
+    this.dataPlane = null;
+    for (const sa of this.sad.all()) {
+      this.sad.remove(sa);
+      sa.delete();
+    }
+  }
+
+  snapshot(): TunnelSnapshot {
+    return {
+      device: this.device?.name ?? '',
+      mtu: this.mtu,
+      sas: this.sad.all().map((sa) => sa.snapshot()),
+      sad: { ...this.sad.counters },
+      dataPlane: this.dataPlane ? { ...this.dataPlane.counters } : { tooBig: 0, deviceWriteFailures: 0, transportSendFailures: 0 },
+      transport: this.transport ? { ...this.transport.counters } : {},
+    };
+  }
+
+  /**
+   * Returns the largest inner packet that still fits the path once the outbound SA adds its
+   * headers, padding and ICV, and UDP when encapsulated.
+   */
+  private async computeMtu(settings: TunnelSettings): Promise<number> {
+    const pathMtu = await this.io.pathMtu(settings.gateway);
+    const outbound = settings.sas.filter((sa) => sa.direction === 'out');
+    const udp = settings.transport.type === 'udp' ? UDP_HEADER_LENGTH : 0;
+    let mtu = pathMtu;
+    for (const sa of outbound) {
+      const family = settings.addresses.some((address) => address.includes(':')) ? 6 : 4;
+      let candidate = pathMtu - udp;
+      while (candidate > 0 && candidate + sa.overhead(candidate, family) + udp > pathMtu) {
+        candidate -= 1;
+      }
+      mtu = Math.min(mtu, candidate);
+    }
+    const hasIpv6 = settings.addresses.some((address) => address.includes(':'));
+    const minimum = hasIpv6 ? IPV6_MIN_MTU : IPV4_MIN_MTU;
+    if (mtu < minimum) {
+      throw new TunnelError(`the path MTU ${pathMtu} leaves ${mtu} bytes for inner packets, below the minimum ${minimum}`);
+    }
+    return mtu;
+  }
+}
+
+function innerAddresses(addresses: string[]): { ipv4?: Uint8Array; ipv6?: Uint8Array } {
+  const result: { ipv4?: Uint8Array; ipv6?: Uint8Array } = {};
+  for (const address of addresses) {
+    const bytes = parseAddress(address.split('/')[0]!);
+    if (bytes.length === 4) {
+      result.ipv4 ??= bytes;
+    } else {
+      result.ipv6 ??= bytes;
+    }
+  }
+  return result;
+}

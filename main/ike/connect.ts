@@ -1,0 +1,262 @@
+/**
+ * Connects to a gateway as IKEv2 initiator: IKE_SA_INIT, the port float, IKE_AUTH with the
+ * first CHILD_SA, then answers the gateway's requests until closed. Returns the negotiated
+ * CHILD_SA for the ESP engine.
+ */
+
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { parseTrafficSelector, type TrafficSelector } from '../engine/traffic-selector.js';
+import { bytesEqual, toHex } from './bytes.js';
+import { ExchangeType, IKE_SPI_LENGTH, PayloadType, ProtocolId, notifyName } from './constants.js';
+import { zeroizeChildSa, type NegotiatedChildSa, type VirtualIpConfig } from './child-sa.js';
+import { IkeError } from './errors.js';
+import type { IkeIdentity } from './identity.js';
+import { payloadsOfType } from './message.js';
+import type { Payload, PlainPayload } from './payloads/chain.js';
+import type { IkeProfile } from './profile.js';
+import { parseProposalSpec } from './proposal.js';
+import { DEFAULT_RETRANSMIT_POLICY, IkeSession } from './session.js';
+import { ChildSaNegotiation } from './tasks/child-sa-negotiation.js';
+import { buildConfigRequest, parseConfigReply } from './tasks/configuration.js';
+import { IkeAuthTask, loadCredentials } from './tasks/ike-auth.js';
+import { IkeSaInitTask } from './tasks/ike-sa-init.js';
+import { DEFAULT_FRAGMENT_SIZE } from './ike-sa-state.js';
+import { silentLogger, systemClock, type Clock, type IkeLogger, type IkeTransport } from './transport.js';
+
+export interface ConnectOptions {
+  transport: IkeTransport;
+  clock?: Clock;
+  logger?: IkeLogger;
+}
+
+export interface IkeSaDescription {
+  spiI: Uint8Array;
+  spiR: Uint8Array;
+  remoteIdentity: IkeIdentity;
+  natLocal: boolean;
+  natRemote: boolean;
+}
+
+/**
+ * An established IKE SA with its first CHILD_SA. Emits 'child-deleted' (inbound SPI) when the
+ * gateway deletes a CHILD_SA, and 'closed' (reason) when the IKE SA ends.
+ */
+export class IkeConnection extends EventEmitter {
+  constructor(
+    private readonly session: IkeSession,
+    readonly ikeSa: IkeSaDescription,
+    readonly childSa: NegotiatedChildSa,
+    readonly config: VirtualIpConfig,
+    private readonly logger: IkeLogger,
+  ) {
+    super();
+    session.onRequest((exchangeType, payloads) => this.answer(exchangeType, payloads));
+  }
+
+  get counters() {
+    return this.session.counters;
+  }
+
+  /** Sends an empty INFORMATIONAL request, the liveness check of RFC 7296 section 2.4. */
+  async checkLiveness(): Promise<void> {
+    await this.session.request(ExchangeType.INFORMATIONAL, []);
+  }
+
+  /** Deletes the IKE SA (and with it every CHILD_SA) and zeroes all keys. */
+  async close(): Promise<void> {
+    const sa = this.session.ikeSa;
+    if (sa === undefined || sa.deleted) {
+      return;
+    }
+    try {
+      await this.session.request(ExchangeType.INFORMATIONAL, [
+        { type: 42, protocolId: ProtocolId.IKE, spiSize: 0, spis: [] },
+      ]);
+    } catch (error) {
+      this.logger.warn(`the gateway did not confirm the IKE SA delete: ${(error as Error).message}`);
+    } finally {
+      this.end('closed by the client');
+    }
+  }
+
+  private end(reason: string): void {
+    this.session.ikeSa?.destroy();
+    zeroizeChildSa(this.childSa);
+    this.session.close();
+    this.emit('closed', reason);
+  }
+
+  /** Builds the response to a gateway request (RFC 7296 sections 1.4 and 2.4). */
+  private answer(exchangeType: number, payloads: Payload[]): PlainPayload[] {
+    if (exchangeType === ExchangeType.CREATE_CHILD_SA) {
+      // TODO: answer the gateway's CHILD_SA and IKE SA rekeys (RFC 7296 sections 1.3.2, 1.3.3);
+      // until then the gateway is told no more SAs are accepted and rekeys on its own terms.
+      this.logger.warn('refused a CREATE_CHILD_SA request from the gateway: not implemented');
+      return [{ type: 41, protocolId: 0, spi: new Uint8Array(0), notifyType: 35, data: new Uint8Array(0) }];
+    }
+    if (exchangeType !== ExchangeType.INFORMATIONAL) {
+      return [];
+    }
+    const response: PlainPayload[] = [];
+    for (const deletion of payloadsOfType(payloads, PayloadType.DELETE)) {
+      if (deletion.protocolId === ProtocolId.IKE) {
+        this.logger.info('the gateway deleted the IKE SA');
+        // Respond first, then tear down once the response is on its way.
+        queueMicrotask(() => this.end('deleted by the gateway'));
+        return [];
+      }
+      const ours = deletion.spis.filter((spi) =>
+        deletion.protocolId === ProtocolId.ESP &&
+        new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0) === this.childSa.outboundSpi);
+      if (ours.length > 0) {
+        // RFC 7296 section 1.4.1: answer with the SPI of our half of the pair.
+        const inbound = new Uint8Array(4);
+        new DataView(inbound.buffer).setUint32(0, this.childSa.inboundSpi);
+        response.push({ type: 42, protocolId: ProtocolId.ESP, spiSize: 4, spis: [inbound] });
+        this.emit('child-deleted', this.childSa.inboundSpi);
+      }
+    }
+    for (const notify of payloadsOfType(payloads, PayloadType.NOTIFY)) {
+      this.logger.info(`the gateway sent ${notifyName(notify.notifyType)} in INFORMATIONAL`);
+    }
+    return response;
+  }
+}
+
+/** Runs IKE_SA_INIT and IKE_AUTH; throws IkeError with the reason on failure, never hangs. */
+export async function connectIke(profile: IkeProfile, options: ConnectOptions): Promise<IkeConnection> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const { transport } = options;
+  const ikeSpecs = profile.ikeProposals.map((text) => parseProposalSpec(text, 'ike'));
+  const espSpecs = profile.espProposals.map((text) => parseProposalSpec(text, 'esp'));
+  const credentials = loadCredentials(
+    profile.localAuth, profile.remoteAuth, profile.localIdentity, profile.remoteIdentity,
+  );
+  const spiI = new Uint8Array(randomBytes(IKE_SPI_LENGTH));
+  const policy = { ...DEFAULT_RETRANSMIT_POLICY, ...profile.retransmit };
+  const session = new IkeSession(transport, clock, logger, spiI, policy);
+
+  try {
+    const init = await runInit(session, new IkeSaInitTask({
+      specs: ikeSpecs,
+      spiI,
+      local: transport.localEndpoint(),
+      remote: transport.remoteEndpoint(),
+      forceUdpEncapsulation: profile.forceUdpEncapsulation ?? true,
+      fragmentSize: profile.fragmentSize ?? DEFAULT_FRAGMENT_SIZE,
+      logger,
+    }));
+    session.attach(init.sa);
+    logger.info(`IKE_SA_INIT done, SPIs ${toHex(spiI)}_i ${toHex(init.sa.spiR)}_r`);
+
+    const udpEncapsulation = init.natLocal || init.natRemote;
+    if (udpEncapsulation) {
+      // RFC 7296 section 2.23: behind a NAT the initiator moves to port 4500.
+      await transport.floatToNatTraversal();
+    }
+
+    const requestIpv4 = profile.requestVirtualIp?.ipv4 ?? false;
+    const requestIpv6 = profile.requestVirtualIp?.ipv6 ?? false;
+    const auth = new IkeAuthTask({
+      sa: init.sa, credentials,
+      initRequest: init.requestBytes, initResponse: init.responseBytes,
+      peerSignatureHashes: init.peerSignatureHashes, now: clock.date(),
+    });
+    const child = new ChildSaNegotiation({
+      specs: espSpecs,
+      localSelectors: localSelectors(profile, transport.localEndpoint().address, requestIpv4, requestIpv6),
+      remoteSelectors: remoteSelectors(profile, requestIpv6),
+      mode: profile.mode ?? 'tunnel',
+      withDh: false,
+    });
+    const request: PlainPayload[] = [...auth.buildAuthPayloads()];
+    if (requestIpv4 || requestIpv6) {
+      request.push(buildConfigRequest(requestIpv4, requestIpv6));
+    }
+    request.push(...child.requestPayloads());
+
+    const response = await session.request(ExchangeType.IKE_AUTH, request);
+    const authResult = auth.processResponse(response);
+    if (authResult.childError !== undefined) {
+      throw new IkeError('notify', `the IKE SA is up but the gateway refused the CHILD_SA: ` +
+        `${notifyName(authResult.childError)}`, authResult.childError);
+    }
+    const lifetime = profile.childLifetime ?? { rekeySeconds: 3300, lifeSeconds: 3600 };
+    const childSa = child.processResponse(response, {
+      prf: init.sa.suite.prf, skD: init.sa.keys.skD,
+      nonceI: init.sa.nonceI, nonceR: init.sa.nonceR,
+      pfsGroup: 0,
+      udpEncapsulation,
+      lifetimes: { soft: { seconds: lifetime.rekeySeconds }, hard: { seconds: lifetime.lifeSeconds } },
+    });
+    const config = parseConfigReply(payloadsOfType(response, PayloadType.CP)[0], logger);
+    checkVirtualIp(config, requestIpv4, requestIpv6);
+    logger.info(`IKE_AUTH done, CHILD_SA SPIs ${childSa.inboundSpi.toString(16)}_i ` +
+      `${childSa.outboundSpi.toString(16)}_o`);
+
+    const description: IkeSaDescription = {
+      spiI, spiR: init.sa.spiR, remoteIdentity: authResult.remoteIdentity,
+      natLocal: init.natLocal, natRemote: init.natRemote,
+    };
+    return new IkeConnection(session, description, childSa, config, logger);
+  } catch (error) {
+    session.ikeSa?.destroy();
+    session.close();
+    throw error;
+  }
+}
+
+async function runInit(session: IkeSession, task: IkeSaInitTask) {
+  for (;;) {
+    const response = await session.requestInit(task.buildRequest());
+    const result = task.processResponse(response);
+    if (result !== 'retry') {
+      return result;
+    }
+  }
+}
+
+function localSelectors(
+  profile: IkeProfile,
+  localAddress: Uint8Array,
+  ipv4: boolean,
+  ipv6: boolean,
+): TrafficSelector[] {
+  if (profile.localTrafficSelectors !== undefined) {
+    return profile.localTrafficSelectors.map(parseTrafficSelector);
+  }
+  const selectors: TrafficSelector[] = [];
+  if (ipv4) {
+    selectors.push(parseTrafficSelector('0.0.0.0/0'));
+  }
+  if (ipv6) {
+    selectors.push(parseTrafficSelector('::/0'));
+  }
+  if (selectors.length === 0) {
+    const single = localAddress.slice();
+    selectors.push({ startAddress: single, endAddress: single.slice(), protocol: 0, startPort: 0, endPort: 0xffff });
+  }
+  return selectors;
+}
+
+function remoteSelectors(profile: IkeProfile, ipv6: boolean): TrafficSelector[] {
+  if (profile.remoteTrafficSelectors !== undefined) {
+    return profile.remoteTrafficSelectors.map(parseTrafficSelector);
+  }
+  const selectors = [parseTrafficSelector('0.0.0.0/0')];
+  if (ipv6) {
+    selectors.push(parseTrafficSelector('::/0'));
+  }
+  return selectors;
+}
+
+function checkVirtualIp(config: VirtualIpConfig, ipv4: boolean, ipv6: boolean): void {
+  const missing = (ipv4 && config.ipv4 === undefined) || (ipv6 && config.ipv6 === undefined);
+  const zero = config.ipv4 !== undefined && bytesEqual(config.ipv4, new Uint8Array(4));
+  if (missing || zero) {
+    throw new IkeError('invalid-response', 'the gateway assigned no virtual IP address; check ' +
+      'that its connection has an address pool');
+  }
+}

@@ -1,0 +1,155 @@
+// A raw IP socket for ESP (protocol 50, RFC 4303) or AH (protocol 51, RFC 4302), used to
+// carry IPsec packets without UDP encapsulation. The socket is non-blocking and read on
+// libuv readiness callbacks, so reads never block the event loop (native/src/packet_handle.h).
+import { isIPv4, isIPv6 } from 'node:net';
+
+import { loadNative, type NativePacketHandle, type NativeSystemError } from './native.js';
+import type { RawPacket } from './native.js';
+import type { PacketDeviceStats } from './packet-device.js';
+
+export type { RawPacket } from './native.js';
+
+/** IP protocol numbers of ESP and AH. */
+export type IpsecProtocol = 50 | 51;
+
+export interface RawIpSocketOptions {
+  family: 4 | 6;
+  protocol: IpsecProtocol;
+  /** Local numeric address to receive on and send from. Default: all local addresses. */
+  bind?: string;
+  /**
+   * IPv4 only: send() takes whole IPv4 packets (IP_HDRINCL), so the caller sets every header
+   * field. Linux still fills in the header checksum and total length, and the Identification
+   * and source address when they are zero. Default: false.
+   */
+  headerIncluded?: boolean;
+}
+
+/**
+ * A raw IP socket for ESP or AH. Its packet format on Linux (for IPv4 see raw(7), for both
+ * families test/net/raw-socket.test.ts):
+ *
+ * - Received IPv4 packets are whole, starting at the IPv4 header (as on the wire, so
+ *   multi-byte fields are in network byte order). Linux reassembles fragments before raw
+ *   delivery (ip_local_deliver() in net/ipv4/ip_input.c).
+ * - Received IPv6 packets start at the ESP or AH header, because the kernel strips the IPv6
+ *   header and the extension headers before it. `source` is the only address given.
+ * - send() takes the payload only (the ESP or AH header onwards), for both families, and the
+ *   kernel builds the IP header, unless `headerIncluded` is set on an IPv4 socket.
+ *
+ * IPv4 AH needs `headerIncluded`, because the AH ICV covers the Identification field (RFC 4302,
+ * section 3.3.3.1.1.1), which the kernel would otherwise choose after the ICV was computed.
+ *
+ * Opening needs root or CAP_NET_RAW; errors carry `code`, `errno` and `syscall`.
+ */
+export class RawIpSocket {
+  readonly family: 4 | 6;
+  readonly protocol: IpsecProtocol;
+  /** Address given as `bind`, or undefined for all local addresses. */
+  readonly localAddress: string | undefined;
+
+  readonly #handle: NativePacketHandle<RawPacket>;
+  #errorHandler: ((error: NativeSystemError) => void) | undefined;
+  #closed = false;
+
+  private constructor(options: RawIpSocketOptions, handle: NativePacketHandle<RawPacket>) {
+    this.family = options.family;
+    this.protocol = options.protocol;
+    this.localAddress = options.bind;
+    this.#handle = handle;
+  }
+
+  /** Opens the socket; throws a TypeError with code ERR_INVALID_ARG_VALUE for bad options. */
+  static open(options: RawIpSocketOptions): RawIpSocket {
+    validateOptions(options);
+    const handle = loadNative().openRawSocket(
+      options.family,
+      options.protocol,
+      options.bind ?? null,
+      options.headerIncluded ?? false,
+    );
+    return new RawIpSocket(options, handle);
+  }
+
+  /**
+   * Registers the receiver of packets and starts reading. Each call gets at most
+   * `batchLimit` (64) packets, the ones ready at one wake-up. A later call replaces it.
+   */
+  onPackets(callback: (packets: RawPacket[]) => void): void {
+    this.#handle.start(callback, (error) => this.#reportError(error));
+  }
+
+  /**
+   * Registers the receiver of the error that stops reading. Without one, that error is
+   * thrown as an uncaught exception.
+   */
+  onError(callback: (error: NativeSystemError) => void): void {
+    this.#errorHandler = callback;
+  }
+
+  /**
+   * Sends one payload, or one whole IPv4 packet with `headerIncluded`, to a numeric address
+   * of the socket's family. Returns false, and counts a drop, if the queue is full. Throws on
+   * other errors, e.g. ENETUNREACH.
+   */
+  send(packet: Uint8Array, destination: string): boolean {
+    return this.#handle.sendTo(packet, destination);
+  }
+
+  /** Stops reading and closes the socket. Later calls do nothing, and no callback follows. */
+  close(): void {
+    this.#closed = true;
+    this.#handle.close();
+  }
+
+  /** Lets reading keep the process alive (the default). */
+  ref(): this {
+    this.#handle.ref();
+    return this;
+  }
+
+  /** Stops reading from keeping the process alive. */
+  unref(): this {
+    this.#handle.unref();
+    return this;
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): PacketDeviceStats {
+    return this.#handle.stats();
+  }
+
+  #reportError(error: NativeSystemError): void {
+    if (this.#errorHandler === undefined) {
+      throw error;
+    }
+    this.#errorHandler(error);
+  }
+}
+
+function validateOptions(options: RawIpSocketOptions): void {
+  if (options.family !== 4 && options.family !== 6) {
+    throw invalidOption(`family must be 4 or 6, not ${String(options.family)}`);
+  }
+  if (options.protocol !== 50 && options.protocol !== 51) {
+    throw invalidOption(`protocol must be 50 (ESP) or 51 (AH), not ${String(options.protocol)}`);
+  }
+
+  const isFamilyAddress = options.family === 4 ? isIPv4 : isIPv6;
+  if (options.bind !== undefined && !isFamilyAddress(options.bind.split('%')[0] ?? '')) {
+    throw invalidOption(`bind '${options.bind}' is not a numeric IPv${options.family} address`);
+  }
+  if (options.headerIncluded === true && options.family !== 4) {
+    throw invalidOption('headerIncluded is for IPv4 sockets only');
+  }
+}
+
+function invalidOption(message: string): TypeError {
+  const error = new TypeError(`Invalid raw socket option: ${message}`);
+  return Object.assign(error, { code: 'ERR_INVALID_ARG_VALUE' });
+}
