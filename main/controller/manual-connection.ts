@@ -147,7 +147,9 @@ export class ManualConnection implements Connection {
     const sas = this.profile.staticSas;
     const outbound = sas.filter((sa) => sa.direction === 'out');
     const first = outbound[0] ?? sas[0]!;
-    const addresses = [...new Set(sas.flatMap((sa) => sa.localInnerAddress ? [hostPrefix(sa.localInnerAddress)] : []))];
+    // In transport mode the inner address is the host's own outer address, already configured.
+    const addresses = [...new Set(sas.flatMap((sa) =>
+      sa.mode === 'tunnel' && sa.localInnerAddress ? [hostPrefix(sa.localInnerAddress)] : []))];
     const tunnelSas = outbound.filter((sa) => sa.mode === 'tunnel');
     const routes = selectorRoutes(tunnelSas.flatMap((sa) => sa.remoteTs.map((text) => parseTrafficSelector(text))));
     const transportPeers: TransportPeer[] = outbound.filter((sa) => sa.mode === 'transport').map((sa) => ({

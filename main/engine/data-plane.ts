@@ -64,8 +64,8 @@ export class DataPlane {
         continue;
       }
       const result = this.options.sad.protect(inner);
-      if (result.ok && !this.options.transport.send(result.packet)) {
-        this.counters.transportSendFailures += 1;
+      if (result.ok) {
+        this.sendToTransport(result.packet);
       }
     }
   }
@@ -73,9 +73,34 @@ export class DataPlane {
   private handleInbound(packets: Uint8Array[]): void {
     for (const packet of packets) {
       const result = this.options.sad.unprotect(packet);
-      if (result.ok && !this.options.device.write(result.packet)) {
-        this.counters.deviceWriteFailures += 1;
+      if (result.ok) {
+        this.writeToDevice(result.packet);
       }
+    }
+  }
+
+  private sendToTransport(packet: Uint8Array): void {
+    let sent = false;
+    try {
+      sent = this.options.transport.send(packet);
+    } catch {
+      sent = false;
+    }
+    if (!sent) {
+      this.counters.transportSendFailures += 1;
+    }
+  }
+
+  /** Writes to the device; a failure of one packet is counted and never stops the tunnel. */
+  private writeToDevice(packet: Uint8Array): void {
+    let written = false;
+    try {
+      written = this.options.device.write(packet);
+    } catch {
+      written = false;
+    }
+    if (!written) {
+      this.counters.deviceWriteFailures += 1;
     }
   }
 
@@ -92,8 +117,8 @@ export class DataPlane {
     this.counters.tooBig += 1;
     const source = header.family === 4 ? this.options.innerAddresses.ipv4 : this.options.innerAddresses.ipv6;
     const error = source && buildTooBigError(inner, this.mtu, source);
-    if (error && !this.options.device.write(error)) {
-      this.counters.deviceWriteFailures += 1;
+    if (error) {
+      this.writeToDevice(error);
     }
     return true;
   }

@@ -15,19 +15,26 @@ import type { IkeIdentity } from './identity.js';
 import { payloadsOfType } from './message.js';
 import type { Payload, PlainPayload } from './payloads/chain.js';
 import type { IkeProfile } from './profile.js';
-import { parseProposalSpec } from './proposal.js';
+import { parseProposalSpec, type ProposalSpec } from './proposal.js';
 import { DEFAULT_RETRANSMIT_POLICY, IkeSession } from './session.js';
 import { ChildSaNegotiation } from './tasks/child-sa-negotiation.js';
 import { buildConfigRequest, parseConfigReply } from './tasks/configuration.js';
 import { IkeAuthTask, loadCredentials } from './tasks/ike-auth.js';
 import { IkeSaInitTask } from './tasks/ike-sa-init.js';
-import { DEFAULT_FRAGMENT_SIZE } from './ike-sa-state.js';
+import { deleteChildSa, rekeyChildSa, rekeyIkeSa } from './tasks/create-child-sa.js';
+import { DEFAULT_FRAGMENT_SIZE, type IkeSaState } from './ike-sa-state.js';
 import { silentLogger, systemClock, type Clock, type IkeLogger, type IkeTransport } from './transport.js';
 
 export interface ConnectOptions {
   transport: IkeTransport;
   clock?: Clock;
   logger?: IkeLogger;
+}
+
+/** What rekeying needs from the profile: the proposals, parsed once. */
+export interface NegotiationSettings {
+  ikeSpecs: ProposalSpec[];
+  espSpecs: ProposalSpec[];
 }
 
 export interface IkeSaDescription {
@@ -45,9 +52,10 @@ export interface IkeSaDescription {
 export class IkeConnection extends EventEmitter {
   constructor(
     private readonly session: IkeSession,
-    readonly ikeSa: IkeSaDescription,
-    readonly childSa: NegotiatedChildSa,
+    public ikeSa: IkeSaDescription,
+    public childSa: NegotiatedChildSa,
     readonly config: VirtualIpConfig,
+    private readonly negotiation: NegotiationSettings,
     private readonly logger: IkeLogger,
   ) {
     super();
@@ -61,6 +69,52 @@ export class IkeConnection extends EventEmitter {
   /** Sends an empty INFORMATIONAL request, the liveness check of RFC 7296 section 2.4. */
   async checkLiveness(): Promise<void> {
     await this.session.request(ExchangeType.INFORMATIONAL, []);
+  }
+
+  /**
+   * Replaces the CHILD_SA with a new one (RFC 7296 section 1.3.3), with PFS when the ESP
+   * proposals name a DH group, then deletes the old one. Emits 'child-rekeyed' (new, old)
+   * as soon as the new SA exists, so that the engine installs it before the old one goes.
+   */
+  async rekeyChildSa(): Promise<NegotiatedChildSa> {
+    const sa = this.requireSa();
+    const old = this.childSa;
+    const next = await rekeyChildSa(this.session, sa, old, {
+      specs: this.negotiation.espSpecs,
+      localSelectors: old.trafficSelectors.local,
+      remoteSelectors: old.trafficSelectors.remote,
+      mode: old.mode,
+    });
+    this.childSa = next;
+    this.emit('child-rekeyed', next, old);
+    await deleteChildSa(this.session, old);
+    zeroizeChildSa(old);
+    this.logger.info(`rekeyed CHILD_SA, new SPIs ${next.inboundSpi.toString(16)}_i ` +
+      `${next.outboundSpi.toString(16)}_o`);
+    return next;
+  }
+
+  /** Replaces the IKE SA (RFC 7296 section 1.3.2); the CHILD_SA moves to the new one. */
+  async rekeyIkeSa(): Promise<void> {
+    const old = this.requireSa();
+    const next = await rekeyIkeSa(this.session, old, this.negotiation.ikeSpecs);
+    try {
+      await this.session.request(ExchangeType.INFORMATIONAL, [
+        { type: 42, protocolId: ProtocolId.IKE, spiSize: 0, spis: [] },
+      ]);
+    } finally {
+      this.session.attach(next);
+    }
+    this.ikeSa = { ...this.ikeSa, spiI: next.spiI, spiR: next.spiR };
+    this.logger.info(`rekeyed IKE SA, new SPIs ${toHex(next.spiI)}_i ${toHex(next.spiR)}_r`);
+  }
+
+  private requireSa(): IkeSaState {
+    const sa = this.session.ikeSa;
+    if (sa === undefined || sa.deleted) {
+      throw new IkeError('closed', 'the IKE SA is closed');
+    }
+    return sa;
   }
 
   /** Deletes the IKE SA (and with it every CHILD_SA) and zeroes all keys. */
@@ -200,7 +254,8 @@ export async function connectIke(profile: IkeProfile, options: ConnectOptions): 
       spiI, spiR: init.sa.spiR, remoteIdentity: authResult.remoteIdentity,
       natLocal: init.natLocal, natRemote: init.natRemote,
     };
-    return new IkeConnection(session, description, childSa, config, logger);
+    const settings = { ikeSpecs, espSpecs };
+    return new IkeConnection(session, description, childSa, config, settings, logger);
   } catch (error) {
     session.ikeSa?.destroy();
     session.close();
@@ -252,10 +307,14 @@ function remoteSelectors(profile: IkeProfile, ipv6: boolean): TrafficSelector[] 
   return selectors;
 }
 
+/** At least one requested family must get an address, or the tunnel has no inner source. */
 function checkVirtualIp(config: VirtualIpConfig, ipv4: boolean, ipv6: boolean): void {
-  const missing = (ipv4 && config.ipv4 === undefined) || (ipv6 && config.ipv6 === undefined);
+  if (!ipv4 && !ipv6) {
+    return;
+  }
   const zero = config.ipv4 !== undefined && bytesEqual(config.ipv4, new Uint8Array(4));
-  if (missing || zero) {
+  const assigned = (ipv4 && config.ipv4 !== undefined && !zero) || (ipv6 && config.ipv6 !== undefined);
+  if (!assigned) {
     throw new IkeError('invalid-response', 'the gateway assigned no virtual IP address; check ' +
       'that its connection has an address pool');
   }

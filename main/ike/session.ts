@@ -74,7 +74,7 @@ export class IkeSession {
     private readonly transport: IkeTransport,
     private readonly clock: Clock,
     private readonly logger: IkeLogger,
-    readonly spiI: Uint8Array,
+    private spiI: Uint8Array,
     private readonly policy: RetransmitPolicy = DEFAULT_RETRANSMIT_POLICY,
   ) {
     transport.onDatagram((datagram) => this.receive(datagram));
@@ -84,8 +84,18 @@ export class IkeSession {
     return this.sa;
   }
 
+  /**
+   * Makes `sa` the IKE SA that messages belong to. After an IKE SA rekey the old SA's keys are
+   * zeroed here, once its Delete exchange is done.
+   */
   attach(sa: IkeSaState): void {
+    const previous = this.sa;
     this.sa = sa;
+    this.spiI = sa.spiI;
+    this.fragments.clear();
+    if (previous !== undefined && previous !== sa) {
+      previous.destroy();
+    }
   }
 
   onRequest(handler: RequestHandler): void {

@@ -76,6 +76,7 @@ export interface LupinaNative {
     protocol: number,
     bindAddress: string | null,
     headerIncluded: boolean,
+    mark: number,
   ): NativePacketHandle<RawPacket>;
   /** Largest number of packets one onPackets call gets. */
   readonly batchLimit: number;

@@ -37,6 +37,8 @@ export interface TransportPeer {
 
 /** Routing table for transport-mode peers; "LP" in ASCII, chosen to stay clear of common tables. */
 export const POLICY_ROUTING_TABLE = 0x4c50;
+/** Firewall mark of the packets that the raw-socket transport sends, so rules can tell them apart. */
+export const TUNNEL_PACKET_MARK = 0x4c50;
 /** Priority of the rule that keeps IPsec packets to a peer in the main table. */
 export const BYPASS_RULE_PRIORITY = 0x4c50;
 /** Priority of the rule that sends all other packets to a peer into the tunnel. */
@@ -129,16 +131,18 @@ export class NetworkConfigurator {
   /**
    * Routes a transport-mode peer into the tunnel with policy rules. In transport mode the
    * protected packets carry the peer's own address, so a plain route would loop them back into
-   * the TUN device. A first rule keeps ESP and AH (or UDP to the NAT-T port) in the main table,
+   * the TUN device. A first rule keeps ESP and AH (marked) or UDP to the NAT-T port in the main table,
    * and a second one sends everything else to the peer through a table that points at the device.
    */
   private async routePeerByPolicy(device: string, peer: TransportPeer): Promise<void> {
     const family = peer.address.includes(':') ? '-6' : '-4';
     const host = `${peer.address}/${peer.address.includes(':') ? 128 : 32}`;
     const table = String(POLICY_ROUTING_TABLE);
+    // A raw socket with IP_HDRINCL is routed as protocol 255, not ESP or AH, so the raw
+    // transport marks its packets instead (SO_MARK). UDP sockets route by port as usual.
     const bypassSelectors = peer.encapsulation === 'udp'
       ? [['ipproto', 'udp', 'dport', String(peer.udpPort ?? 4500)]]
-      : [['ipproto', '50'], ['ipproto', '51']];
+      : [['fwmark', `0x${TUNNEL_PACKET_MARK.toString(16)}`]];
 
     for (const selector of bypassSelectors) {
       const rule = ['to', host, ...selector, 'lookup', 'main', 'priority', String(BYPASS_RULE_PRIORITY)];

@@ -23,6 +23,8 @@ export interface RawIpSocketOptions {
    * and source address when they are zero. Default: false.
    */
   headerIncluded?: boolean;
+  /** Firewall mark (SO_MARK) of every packet sent, for policy routing; 0 or absent for none. */
+  mark?: number;
 }
 
 /**
@@ -67,6 +69,7 @@ export class RawIpSocket {
       options.protocol,
       options.bind ?? null,
       options.headerIncluded ?? false,
+      options.mark ?? 0,
     );
     return new RawIpSocket(options, handle);
   }
@@ -146,6 +149,10 @@ function validateOptions(options: RawIpSocketOptions): void {
   }
   if (options.headerIncluded === true && options.family !== 4) {
     throw invalidOption('headerIncluded is for IPv4 sockets only');
+  }
+  const mark = options.mark ?? 0;
+  if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) {
+    throw invalidOption(`mark must be an integer from 0 to 4294967295, not ${String(options.mark)}`);
   }
 }
 

@@ -8,6 +8,7 @@
 import { formatAddress, parseAddress } from '../engine/address.js';
 import type { ProtectedPacketTransport } from '../engine/data-plane.js';
 import { IPV6_HEADER_LENGTH, parseIpHeader, writeIpv6Header } from '../engine/ip-packet.js';
+import { TUNNEL_PACKET_MARK } from './network-config.js';
 import { RawIpSocket, type IpsecProtocol, type RawPacket } from './raw-socket.js';
 
 export interface RawTransportOptions {
@@ -21,11 +22,16 @@ export interface RawTransportOptions {
 export interface RawTransportCounters {
   /** Packets from a host other than the peer, which the raw socket also sees. */
   foreignDropped: number;
+  /** Packets dropped because the socket's send queue was full. */
   sendDrops: number;
+  /** Packets that the kernel rejected, such as with EMSGSIZE. */
+  sendErrors: number;
 }
 
 export class RawIpsecTransport implements ProtectedPacketTransport {
-  readonly counters: RawTransportCounters = { foreignDropped: 0, sendDrops: 0 };
+  readonly counters: RawTransportCounters = { foreignDropped: 0, sendDrops: 0, sendErrors: 0 };
+  /** The last send error, for the status view. */
+  lastSendError: string | null = null;
   private readonly sockets = new Map<number, RawIpSocket>();
   private readonly localBytes: Uint8Array;
   private readonly remoteBytes: Uint8Array;
@@ -42,6 +48,7 @@ export class RawIpsecTransport implements ProtectedPacketTransport {
       // Identification field that the kernel would otherwise choose.
       const socket = RawIpSocket.open({
         family: options.family, protocol, bind: options.localAddress, headerIncluded: options.family === 4,
+        mark: TUNNEL_PACKET_MARK,
       });
       socket.onPackets((packets) => this.receive(protocol, packets));
       this.sockets.set(protocol, socket);
@@ -61,11 +68,18 @@ export class RawIpsecTransport implements ProtectedPacketTransport {
     const payload = this.options.family === 4
       ? packet.subarray(0, header.totalLength)
       : packet.subarray(header.headerLength, header.totalLength);
-    const sent = socket.send(payload, this.options.remoteAddress);
-    if (!sent) {
-      this.counters.sendDrops += 1;
+    try {
+      const sent = socket.send(payload, this.options.remoteAddress);
+      if (!sent) {
+        this.counters.sendDrops += 1;
+      }
+      return sent;
+    } catch (error) {
+      // EMSGSIZE, ENETUNREACH and the like fail one packet, never the tunnel.
+      this.counters.sendErrors += 1;
+      this.lastSendError = error instanceof Error ? error.message : String(error);
+      return false;
     }
-    return sent;
   }
 
   close(): void {

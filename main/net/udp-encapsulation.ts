@@ -53,6 +53,17 @@ export class UdpEncapsulationError extends Error {
   }
 }
 
+/** Receive buffer asked for, in bytes, so bursts wait in the kernel while the event loop is busy. */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+function enlargeReceiveBuffer(socket: Socket): void {
+  try {
+    socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+  } catch {
+    // The kernel caps the size at net.core.rmem_max; a smaller buffer still works.
+  }
+}
+
 export class UdpEncapsulationSocket implements ProtectedPacketTransport {
   readonly counters: UdpEncapsulationCounters = {
     espReceived: 0, ikeReceived: 0, keepalivesReceived: 0, keepalivesSent: 0,
@@ -91,6 +102,7 @@ export class UdpEncapsulationSocket implements ProtectedPacketTransport {
       socket.bind(options.localPort, options.localAddress, () => resolve());
     });
     socket.removeAllListeners('error');
+    enlargeReceiveBuffer(socket);
     return new UdpEncapsulationSocket(socket, {
       remotePort: NAT_T_PORT,
       keepaliveSeconds: DEFAULT_KEEPALIVE_SECONDS,

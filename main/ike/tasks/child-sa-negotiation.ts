@@ -19,8 +19,9 @@ import type { PrfAlgorithm } from '../crypto/prf.js';
 import { IkeError } from '../errors.js';
 import { payloadsOfType } from '../message.js';
 import type { Payload, PlainPayload } from '../payloads/chain.js';
-import { notify } from '../payloads/notify.js';
-import type { Proposal } from '../payloads/security-association.js';
+import { notify, type NotifyPayload } from '../payloads/notify.js';
+import type { Proposal, SaPayload } from '../payloads/security-association.js';
+import type { TsPayload } from '../payloads/traffic-selector.js';
 import {
   checkSelectedProposal, ProposalError, proposalFromSpec, type ProposalSpec,
 } from '../proposal.js';
@@ -74,16 +75,22 @@ export class ChildSaNegotiation {
 
   /** The SA, TSi and TSr payloads, preceded by USE_TRANSPORT_MODE when asked for. */
   requestPayloads(): PlainPayload[] {
-    const payloads: PlainPayload[] = [];
-    if (this.options.mode === 'transport') {
-      payloads.push(notify(NotifyType.USE_TRANSPORT_MODE));
-    }
-    payloads.push(
-      { type: 33, proposals: this.offered },
+    return [...this.modePayloads(), this.saPayload(), ...this.selectorPayloads()];
+  }
+
+  modePayloads(): NotifyPayload[] {
+    return this.options.mode === 'transport' ? [notify(NotifyType.USE_TRANSPORT_MODE)] : [];
+  }
+
+  saPayload(): SaPayload {
+    return { type: 33, proposals: this.offered };
+  }
+
+  selectorPayloads(): [TsPayload, TsPayload] {
+    return [
       { type: 44, selectors: this.options.localSelectors, unknownSelectors: [] },
       { type: 45, selectors: this.options.remoteSelectors, unknownSelectors: [] },
-    );
-    return payloads;
+    ];
   }
 
   /** Checks the response and derives the keys; throws IkeError naming what is wrong. */
