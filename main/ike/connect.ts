@@ -1,6 +1,6 @@
 /**
  * Connects to a gateway as IKEv2 initiator: IKE_SA_INIT, the port float, IKE_AUTH with the
- * first CHILD_SA, then answers the gateway's requests until closed. Returns the negotiated
+ * first CHILD_SA, then responds to the gateway's requests until closed. Returns the negotiated
  * CHILD_SA for the ESP engine.
  */
 
@@ -8,7 +8,10 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { parseTrafficSelector, type TrafficSelector } from '../engine/traffic-selector.js';
 import { bytesEqual, toHex } from './bytes.js';
-import { ExchangeType, IKE_SPI_LENGTH, PayloadType, ProtocolId, notifyName } from './constants.js';
+import {
+  ExchangeType, IKE_SPI_LENGTH, NotifyType, PayloadType, ProtocolId, notifyName,
+} from './constants.js';
+import { notify } from './payloads/notify.js';
 import { zeroizeChildSa, type NegotiatedChildSa, type VirtualIpConfig } from './child-sa.js';
 import { IkeError } from './errors.js';
 import type { IkeIdentity } from './identity.js';
@@ -31,7 +34,7 @@ export interface ConnectOptions {
   logger?: IkeLogger;
 }
 
-/** What rekeying needs from the profile: the proposals, parsed once. */
+/** Proposals that rekeying reuses, parsed once from the profile. */
 export interface NegotiationSettings {
   ikeSpecs: ProposalSpec[];
   espSpecs: ProposalSpec[];
@@ -144,10 +147,11 @@ export class IkeConnection extends EventEmitter {
   /** Builds the response to a gateway request (RFC 7296 sections 1.4 and 2.4). */
   private answer(exchangeType: number, payloads: Payload[]): PlainPayload[] {
     if (exchangeType === ExchangeType.CREATE_CHILD_SA) {
-      // TODO: answer the gateway's CHILD_SA and IKE SA rekeys (RFC 7296 sections 1.3.2, 1.3.3);
-      // until then the gateway is told no more SAs are accepted and rekeys on its own terms.
-      this.logger.warn('refused a CREATE_CHILD_SA request from the gateway: not implemented');
-      return [{ type: 41, protocolId: 0, spi: new Uint8Array(0), notifyType: 35, data: new Uint8Array(0) }];
+      // TODO: accept the gateway's CHILD_SA and IKE SA rekeys (RFC 7296 sections 1.3.2 and
+      // 1.3.3). Until then NO_ADDITIONAL_SAS rejects them, and the client rekeys first.
+      this.logger.warn('rejected a CREATE_CHILD_SA request from the gateway: ' +
+        'gateway-initiated rekeying is not implemented');
+      return [notify(NotifyType.NO_ADDITIONAL_SAS)];
     }
     if (exchangeType !== ExchangeType.INFORMATIONAL) {
       return [];
@@ -164,21 +168,24 @@ export class IkeConnection extends EventEmitter {
         deletion.protocolId === ProtocolId.ESP &&
         new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0) === this.childSa.outboundSpi);
       if (ours.length > 0) {
-        // RFC 7296 section 1.4.1: answer with the SPI of our half of the pair.
+        // RFC 7296 section 1.4.1: the response names the SPI of our half of the pair.
         const inbound = new Uint8Array(4);
         new DataView(inbound.buffer).setUint32(0, this.childSa.inboundSpi);
         response.push({ type: 42, protocolId: ProtocolId.ESP, spiSize: 4, spis: [inbound] });
         this.emit('child-deleted', this.childSa.inboundSpi);
       }
     }
-    for (const notify of payloadsOfType(payloads, PayloadType.NOTIFY)) {
-      this.logger.info(`the gateway sent ${notifyName(notify.notifyType)} in INFORMATIONAL`);
+    for (const received of payloadsOfType(payloads, PayloadType.NOTIFY)) {
+      this.logger.info(`the gateway sent ${notifyName(received.notifyType)} in INFORMATIONAL`);
     }
     return response;
   }
 }
 
-/** Runs IKE_SA_INIT and IKE_AUTH; throws IkeError with the reason on failure, never hangs. */
+/**
+ * Runs IKE_SA_INIT and IKE_AUTH. Throws IkeError with the reason on failure, at the latest when
+ * the retransmission give-up time of one exchange has passed without a response.
+ */
 export async function connectIke(profile: IkeProfile, options: ConnectOptions): Promise<IkeConnection> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
@@ -234,7 +241,7 @@ export async function connectIke(profile: IkeProfile, options: ConnectOptions): 
     const response = await session.request(ExchangeType.IKE_AUTH, request);
     const authResult = auth.processResponse(response);
     if (authResult.childError !== undefined) {
-      throw new IkeError('notify', `the IKE SA is up but the gateway refused the CHILD_SA: ` +
+      throw new IkeError('notify', `the IKE SA is up but the gateway rejected the CHILD_SA: ` +
         `${notifyName(authResult.childError)}`, authResult.childError);
     }
     const lifetime = profile.childLifetime ?? { rekeySeconds: 3300, lifeSeconds: 3600 };

@@ -1,8 +1,8 @@
 /**
- * The message layer of an IKE SA as initiator: it sends requests and retransmits them with
- * exponential back-off until a give-up time (RFC 7296 section 2.1), matches responses by
- * Message ID, decrypts and reassembles them, and answers the gateway's requests, resending the
- * cached response when a request repeats. Malformed or unauthenticated messages are logged,
+ * The message layer of an IKE SA as initiator. It sends requests and retransmits them with
+ * exponential back-off until a give-up time (RFC 7296 section 2.1). It matches responses by
+ * Message ID, decrypts and reassembles them, and responds to the gateway's requests, resending
+ * the cached response when a request repeats. Malformed or unauthenticated messages are logged,
  * counted and dropped, and the IKE SA stays as it was (section 2.21).
  */
 
@@ -272,6 +272,7 @@ export class IkeSession {
       this.dropMessage('malformed', 'payloads outside the SK payload');
       return undefined;
     }
+
     const bodyStart = last.offset + (last.type === PayloadType.SK ? 4 : 8);
     const opened = openEncryptedPayload(message.raw, bodyStart, sa.inboundKeys());
     if (!opened.ok) {
@@ -279,6 +280,7 @@ export class IkeSession {
         `message ${message.header.messageId}: ${opened.reason}`);
       return undefined;
     }
+
     let firstType = last.firstInnerType;
     let plaintext = opened.plaintext;
     if (last.type === PayloadType.SKF) {
@@ -288,6 +290,7 @@ export class IkeSession {
       }
       ({ firstType, plaintext } = assembled);
     }
+
     const inner = parsePayloadChain(firstType, plaintext, 0, true);
     if (!inner.ok) {
       this.dropMessage('malformed', inner.error.message);
@@ -327,6 +330,7 @@ export class IkeSession {
         `expected ${sa.nextPeerRequestId}`);
       return;
     }
+
     const payloads = this.decrypt(message);
     if (payloads === undefined) {
       return;
@@ -339,6 +343,7 @@ export class IkeSession {
       }
       return;
     }
+
     const response = this.requestHandler(header.exchangeType, payloads);
     const datagrams = sa.seal(header.exchangeType, header.messageId, true, response);
     sa.cachedResponse = { messageId: header.messageId, datagrams };

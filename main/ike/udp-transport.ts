@@ -67,8 +67,8 @@ export class UdpIkeTransport implements IkeTransport {
       this.receiver(message);
       return;
     }
-    // RFC 3948 section 2.2: on port 4500, IKE starts with four zero bytes; anything else is
-    // ESP, which the ESP engine's socket handles, not this one.
+    // RFC 3948 section 2.2: on port 4500, IKE starts with four zero bytes. Anything else is
+    // ESP, which belongs to the ESP engine's socket, so this transport drops it.
     const marked = message.length >= 4 && message.subarray(0, 4).every((byte) => byte === 0);
     if (!marked) {
       this.logger.debug('ignored a non-IKE datagram on the NAT-T port');

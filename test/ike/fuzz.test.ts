@@ -17,7 +17,7 @@ const CODES = new Set([
   'unsupported-critical-payload', 'invalid-major-version', 'invalid-nesting',
 ]);
 
-/** Mulberry32, a small seeded generator, so that every run sees the same inputs. */
+/** Mulberry32, a small seeded generator, so that every run gets the same inputs. */
 function generator(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

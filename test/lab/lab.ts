@@ -51,7 +51,7 @@ function createNamespace(role: string): string {
   return name;
 }
 
-/** Connects two namespaces with a veth pair and returns nothing; the ends are named `a` and `b`. */
+/** Connects two namespaces with a veth pair whose ends are named `firstName` and `secondName`. */
 function link(first: string, firstName: string, second: string, secondName: string): void {
   const temporary = `lt${randomBytes(4).toString('hex')}`;
   ip(null, 'link', 'add', temporary, 'type', 'veth', 'peer', 'name', `${temporary}p`);
@@ -123,6 +123,8 @@ export interface LupinaProcess {
   output(): string;
   /** Resolves when a line containing `connected` appears; rejects if the process exits first. */
   connected: Promise<void>;
+  /** Resolves with the exit code when the process ends by itself. */
+  exit: Promise<number | null>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
   environment: NodeJS.ProcessEnv;
@@ -173,6 +175,7 @@ export function startLupina(namespace: string, directory: string, name: string, 
     output: () => output,
     connected,
     environment,
+    exit: exited,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -73,7 +73,7 @@ export class ChildSaNegotiation {
       proposalFromSpec(spec, index + 1, spi, { withDh: options.withDh }));
   }
 
-  /** The SA, TSi and TSr payloads, preceded by USE_TRANSPORT_MODE when asked for. */
+  /** Returns the SA, TSi and TSr payloads, after USE_TRANSPORT_MODE for transport mode. */
   requestPayloads(): PlainPayload[] {
     return [...this.modePayloads(), this.saPayload(), ...this.selectorPayloads()];
   }
@@ -167,7 +167,8 @@ export class ChildSaNegotiation {
     const echoed = payloadsOfType(payloads, PayloadType.NOTIFY)
       .some((n) => n.notifyType === NotifyType.USE_TRANSPORT_MODE);
     if (this.options.mode === 'transport' && !echoed) {
-      throw new IkeError('invalid-response', 'the gateway refused transport mode');
+      throw new IkeError('invalid-response',
+        'the gateway rejected transport mode: its response lacks USE_TRANSPORT_MODE');
     }
     return this.options.mode === 'transport' ? 'transport' : 'tunnel';
   }

@@ -22,31 +22,36 @@ import { suiteFromSelection } from './ike-sa-init.js';
 
 const NONCE_LENGTH = 32;
 
-function checkErrors(payloads: Payload[], what: string): void {
+function checkErrors(payloads: Payload[], exchangeName: string): void {
   const error = payloadsOfType(payloads, PayloadType.NOTIFY).find((n) => n.notifyType < NOTIFY_ERROR_LIMIT);
   if (error !== undefined) {
-    throw notifyError(what, error.notifyType);
+    throw notifyError(exchangeName, error.notifyType);
   }
 }
 
-function requireNonce(payloads: Payload[], what: string): Uint8Array {
+function requireNonce(payloads: Payload[], exchangeName: string): Uint8Array {
   const [nonce] = payloadsOfType(payloads, PayloadType.NONCE);
   if (nonce === undefined) {
-    throw new IkeError('invalid-response', `the ${what} response has no Nonce`);
+    throw new IkeError('invalid-response', `the ${exchangeName} response has no Nonce`);
   }
   return nonce.data;
 }
 
-function sharedSecretFrom(exchange: KeyExchange, payloads: Payload[], what: string): Uint8Array {
+function sharedSecretFrom(
+  exchange: KeyExchange,
+  payloads: Payload[],
+  exchangeName: string,
+): Uint8Array {
   const [ke] = payloadsOfType(payloads, PayloadType.KE);
   if (ke === undefined || ke.group !== exchange.group) {
-    throw new IkeError('invalid-response', `the ${what} response has no KE for group ${exchange.group}`);
+    throw new IkeError('invalid-response',
+      `the ${exchangeName} response has no KE for group ${exchange.group}`);
   }
   try {
     return exchange.computeSharedSecret(ke.data);
   } catch (error) {
     if (error instanceof KeyExchangeError) {
-      throw new IkeError('invalid-response', `${what}: ${error.message}`);
+      throw new IkeError('invalid-response', `${exchangeName}: ${error.message}`);
     }
     throw error;
   }
@@ -92,7 +97,7 @@ export async function rekeyChildSa(
   return child;
 }
 
-/** Sends the Delete for a CHILD_SA (RFC 7296 section 1.4.1) and waits for the answer. */
+/** Sends the Delete for a CHILD_SA (RFC 7296 section 1.4.1) and waits for the response. */
 export async function deleteChildSa(session: IkeSession, child: NegotiatedChildSa): Promise<void> {
   await session.request(ExchangeType.INFORMATIONAL, [
     { type: 42, protocolId: ProtocolId.ESP, spiSize: 4, spis: [spiBytes(child.inboundSpi)] },
@@ -100,8 +105,8 @@ export async function deleteChildSa(session: IkeSession, child: NegotiatedChildS
 }
 
 /**
- * Negotiates a new IKE SA over the old one (RFC 7296 section 1.3.2) and returns it; the caller
- * deletes the old IKE SA and moves to the new one.
+ * Negotiates a new IKE SA over the old one (RFC 7296 section 1.3.2) and returns it. The caller
+ * then deletes the old IKE SA and moves to the new one.
  */
 export async function rekeyIkeSa(
   session: IkeSession,
@@ -154,9 +159,12 @@ export async function rekeyIkeSa(
       encryption: suite.encryptionKeyLength + suite.encryption.saltLength,
     });
     zeroize(skeyseed, secret);
-    return new IkeSaState(
+    const rekeyed = new IkeSaState(
       spiI, selected.spi, suite, keys, nonceI, nonceR, old.fragmentation, old.fragmentSize,
     );
+    // RFC 7296 section 2.18: the new IKE SA counts Message IDs from zero.
+    rekeyed.nextRequestId = 0;
+    return rekeyed;
   }
   throw new IkeError('no-proposal-chosen', 'the gateway rejected the DH group of the IKE SA rekey twice');
 }

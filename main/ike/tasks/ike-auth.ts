@@ -108,7 +108,7 @@ export class IkeAuthTask {
 
   constructor(private readonly context: IkeAuthContext) {}
 
-  /** The payloads before the CHILD_SA ones: IDi, CERT, INITIAL_CONTACT, CERTREQ, IDr, AUTH. */
+  /** Builds the payloads before the CHILD_SA ones: IDi, CERT, INITIAL_CONTACT, CERTREQ, IDr, AUTH. */
   buildAuthPayloads(): PlainPayload[] {
     const { credentials } = this.context;
     const idi: IdPayload = { type: 35, ...credentials.localIdentity };
@@ -208,10 +208,10 @@ export class IkeAuthTask {
     if (notifyType !== NotifyType.AUTHENTICATION_FAILED) {
       return notifyError('IKE_AUTH', notifyType);
     }
-    const what = this.context.credentials.local.method === 'psk'
+    const reason = this.context.credentials.local.method === 'psk'
       ? 'the gateway rejected the pre-shared key'
       : 'the gateway rejected our certificate or signature';
-    return new IkeError('authentication-failed', `authentication failed: ${what} ` +
+    return new IkeError('authentication-failed', `authentication failed: ${reason} ` +
       `(${notifyName(notifyType)})`, notifyType);
   }
 
