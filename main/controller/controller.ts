@@ -61,6 +61,8 @@ export class Controller {
     if (!result.ok || options.dryRun) {
       return { ...result, saved: false };
     }
+    const replaced = (await this.options.profiles.list()).filter((other) =>
+      other.id !== result.profile.id && other.name === result.profile.name);
     try {
       await this.options.profiles.save(result.profile, { replace: options.replace ?? false });
     } catch (error) {
@@ -69,6 +71,11 @@ export class Controller {
       }
       throw error;
     }
+    // A profile replaced by name has another id, so its secrets would otherwise stay behind.
+    for (const other of replaced) {
+      await this.options.secrets.deleteProfile(other.id);
+    }
+    await this.options.secrets.deleteProfile(result.profile.id);
     for (const [ref, value] of Object.entries(result.secrets)) {
       await this.options.secrets.set(ref, value);
     }

@@ -2,7 +2,7 @@
 
 import { concatBytes } from './bytes.js';
 
-/** The most fragments accepted for one message, which bounds the memory one message can use. */
+/** Maximum number of fragments of one message, which bounds the memory one message can use. */
 export const MAX_FRAGMENTS = 64;
 
 interface PendingMessage {
@@ -35,7 +35,7 @@ export class FragmentAssembler {
     }
     let message = this.pending.get(key);
     // RFC 7383 section 2.6.2: a larger total means the sender refragmented a retransmission,
-    // so the older fragments are dropped; a smaller total belongs to an older attempt.
+    // so the older fragments are dropped. A smaller total belongs to an older attempt.
     if (message !== undefined && total > message.total) {
       message = undefined;
     } else if (message !== undefined && total < message.total) {

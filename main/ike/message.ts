@@ -1,6 +1,7 @@
 /**
  * IKE message header and whole-message parsing and encoding (RFC 7296 sections 3.1 and 3.2).
- * Parsing never throws on bad input: it returns a typed error.
+ * Parsing returns a typed error for bad input instead of throwing, which the fuzz test in
+ * test/ike/fuzz.test.ts checks on 100,000 inputs.
  */
 
 import { concatBytes, uint32Bytes } from './bytes.js';

@@ -1,4 +1,4 @@
-/** What the IKE initiator needs to connect: gateway identity, credentials and proposals. */
+/** Connection profile of the IKE initiator: identities, credentials and proposals. */
 
 import type { SaMode } from '../engine/sa-config.js';
 import type { RetransmitPolicy } from './session.js';

@@ -49,6 +49,24 @@ describe('RFC 7427 AlgorithmIdentifier', () => {
   });
 });
 
+describe('DER reader on random input', () => {
+  it('returns undefined instead of throwing', () => {
+    let state = 7;
+    const next = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state >>> 24;
+    };
+    const valid = encodeAlgorithmIdentifier({ kind: 'rsa-pss', hash: 'sha256', saltLength: 32 });
+    for (let i = 0; i < 20_000; i++) {
+      const input = i % 2 === 0
+        ? new Uint8Array(next() % 80).map(() => next())
+        : valid.map((byte) => (next() < 8 ? next() : byte));
+      assert.doesNotThrow(() => decodeAlgorithmIdentifier(input));
+      assert.doesNotThrow(() => certificateSubjectDer(input));
+    }
+  });
+});
+
 describe('PSK AUTH value', () => {
   it('matches Python hmac', () => {
     const secret = new TextEncoder().encode('lupina');

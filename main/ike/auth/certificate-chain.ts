@@ -1,8 +1,8 @@
 /**
- * Checks the gateway's certificates: a chain from the end-entity certificate through any
- * intermediates to one of the profile's CA certificates, validity dates, and the match between
- * the certificate and the gateway's IDr (RFC 7296 section 2.15 requires the identity to be bound
- * to the key; RFC 4945 section 3.1 describes how IDs map to certificate fields).
+ * Checks of the gateway's certificates. The chain must lead from the end-entity certificate
+ * through any intermediates to one of the profile's CA certificates, every certificate must be
+ * within its validity dates, and the end-entity certificate must name the gateway's IDr.
+ * RFC 4945 section 3.1 describes how IDs map to certificate fields.
  */
 
 import { X509Certificate } from 'node:crypto';
@@ -19,7 +19,7 @@ export class CertificateError extends Error {
   }
 }
 
-/** The longest chain accepted, counting the end-entity certificate and the CA. */
+/** Maximum chain length, counting the end-entity certificate and the CA. */
 const MAX_CHAIN_LENGTH = 6;
 
 export function parseCertificate(der: Uint8Array, what: string): X509Certificate {
@@ -32,7 +32,8 @@ export function parseCertificate(der: Uint8Array, what: string): X509Certificate
 
 /**
  * Verifies the chain and returns the end-entity certificate. `received` is the list of CERT
- * payload contents in order: the first one holds the key that signs AUTH (section 3.6).
+ * payload contents in order, and the first one contains the key that signs AUTH (RFC 7296
+ * section 3.6).
  */
 export function verifyCertificateChain(
   received: Uint8Array[],

@@ -62,8 +62,8 @@ export function sealEncryptedMessage(request: SealRequest, keys: SkDirectionKeys
 }
 
 /**
- * Decrypts and checks an SK or SKF payload. `bodyStart` is where its IV starts in `raw`, after
- * the generic header and, for SKF, the fragment fields; the payload runs to the end of `raw`.
+ * Decrypts and checks an SK or SKF payload. `bodyStart` is the offset of its IV in `raw`, after
+ * the generic header and, for SKF, the fragment fields. The payload runs to the end of `raw`.
  */
 export function openEncryptedPayload(
   raw: Uint8Array,
@@ -132,7 +132,7 @@ function splitAeadKey(keys: SkDirectionKeys): { key: Uint8Array; salt: Uint8Arra
   };
 }
 
-/** The nonce is salt | IV: 4 + 8 bytes for both GCM (RFC 5282 section 4) and ChaCha20 (RFC 7634). */
+/** Encrypts with the nonce salt | IV, 4 + 8 bytes for GCM (RFC 5282 section 4) and ChaCha20 (RFC 7634). */
 function aeadSeal(
   keys: SkDirectionKeys,
   iv: Uint8Array,

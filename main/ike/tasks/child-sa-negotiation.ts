@@ -195,7 +195,7 @@ export function spiBytes(spi: number): Uint8Array {
  */
 function checkNarrowed(received: TrafficSelector[], proposed: TrafficSelector[], name: string): void {
   if (received.length === 0) {
-    throw new IkeError('invalid-response', `${name} holds no IPv4 or IPv6 traffic selector`);
+    throw new IkeError('invalid-response', `${name} contains no IPv4 or IPv6 traffic selector`);
   }
   for (const selector of received) {
     if (!proposed.some((outer) => selectorWithin(selector, outer))) {
