@@ -3,9 +3,8 @@
 // libuv readiness callbacks, so reads never block the event loop (native/src/packet_handle.h).
 import { isIPv4, isIPv6 } from 'node:net';
 
-import { loadNative, type NativePacketHandle, type NativeSystemError } from './native.js';
-import type { RawPacket } from './native.js';
-import type { PacketDeviceStats } from './packet-device.js';
+import { loadNative, type NativePacketHandle, type RawPacket } from './native.js';
+import { NativeEndpoint } from './native-endpoint.js';
 
 export type { RawPacket } from './native.js';
 
@@ -44,21 +43,17 @@ export interface RawIpSocketOptions {
  *
  * Opening needs root or CAP_NET_RAW; errors carry `code`, `errno` and `syscall`.
  */
-export class RawIpSocket {
+export class RawIpSocket extends NativeEndpoint<RawPacket> {
   readonly family: 4 | 6;
   readonly protocol: IpsecProtocol;
   /** Address given as `bind`, or undefined for all local addresses. */
   readonly localAddress: string | undefined;
 
-  readonly #handle: NativePacketHandle<RawPacket>;
-  #errorHandler: ((error: NativeSystemError) => void) | undefined;
-  #closed = false;
-
   private constructor(options: RawIpSocketOptions, handle: NativePacketHandle<RawPacket>) {
+    super(handle);
     this.family = options.family;
     this.protocol = options.protocol;
     this.localAddress = options.bind;
-    this.#handle = handle;
   }
 
   /** Opens the socket; throws a TypeError with code ERR_INVALID_ARG_VALUE for bad options. */
@@ -75,63 +70,12 @@ export class RawIpSocket {
   }
 
   /**
-   * Registers the receiver of packets and starts reading. Each call gets at most
-   * `batchLimit` (64) packets, the ones ready at one wake-up. A later call replaces it.
-   */
-  onPackets(callback: (packets: RawPacket[]) => void): void {
-    this.#handle.start(callback, (error) => this.#reportError(error));
-  }
-
-  /**
-   * Registers the receiver of the error that stops reading. Without one, that error is
-   * thrown as an uncaught exception.
-   */
-  onError(callback: (error: NativeSystemError) => void): void {
-    this.#errorHandler = callback;
-  }
-
-  /**
    * Sends one payload, or one whole IPv4 packet with `headerIncluded`, to a numeric address
    * of the socket's family. Returns false, and counts a drop, if the queue is full. Throws on
    * other errors, e.g. ENETUNREACH.
    */
   send(packet: Uint8Array, destination: string): boolean {
-    return this.#handle.sendTo(packet, destination);
-  }
-
-  /** Stops reading and closes the socket. Later calls do nothing, and no callback follows. */
-  close(): void {
-    this.#closed = true;
-    this.#handle.close();
-  }
-
-  /** Lets reading keep the process alive (the default). */
-  ref(): this {
-    this.#handle.ref();
-    return this;
-  }
-
-  /** Stops reading from keeping the process alive. */
-  unref(): this {
-    this.#handle.unref();
-    return this;
-  }
-
-  /** Whether close() was called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** A snapshot of the counters. */
-  get stats(): PacketDeviceStats {
-    return this.#handle.stats();
-  }
-
-  #reportError(error: NativeSystemError): void {
-    if (this.#errorHandler === undefined) {
-      throw error;
-    }
-    this.#errorHandler(error);
+    return this.handle.sendTo(packet, destination);
   }
 }
 
