@@ -10,6 +10,7 @@ import type { SecretStore } from '../profile/secret-store.js';
 import type { Connection } from './connection.js';
 import { connectionState, type ConnectionState } from './connection-state.js';
 import type { Log } from './log.js';
+import { IkeVpnConnection } from './ike-vpn-connection.js';
 import { ManualConnection } from './manual-connection.js';
 import type { TunnelIo, TunnelSnapshot } from './tunnel.js';
 
@@ -18,7 +19,7 @@ export interface ControllerOptions {
   secrets: SecretStore;
   io: TunnelIo;
   log: Log;
-  /** Creates the connection for an IKEv2 profile; manual-key profiles need none. */
+  /** Replaces the IKEv2 connection, for tests that run without a gateway. */
   createIkeConnection?: (profile: Profile, secrets: SecretStore) => Connection;
 }
 
@@ -135,10 +136,10 @@ export class Controller {
     if (profile.kind === 'manual') {
       return new ManualConnection(profile, secrets, this.options.io, log);
     }
-    if (!this.options.createIkeConnection) {
-      throw new ControllerError('unsupported', `profile "${profile.name}" needs IKEv2, which this build does not include`);
+    if (this.options.createIkeConnection) {
+      return this.options.createIkeConnection(profile, secrets);
     }
-    return this.options.createIkeConnection(profile, secrets);
+    return new IkeVpnConnection(profile, secrets, this.options.io, log);
   }
 
   private emit(state: ConnectionState): void {

@@ -9,7 +9,7 @@ import { DataPlane } from '../engine/data-plane.js';
 import { parseAddress } from '../engine/address.js';
 import { SaDatabase, type SaDatabaseCounters } from '../engine/sa-database.js';
 import type { SaSnapshot, SecurityAssociation } from '../engine/security-association.js';
-import type { TransportPeer, TunnelNetworkSettings } from '../net/network-config.js';
+import type { DnsSettings, TransportPeer, TunnelNetworkSettings } from '../net/network-config.js';
 
 export interface TunnelDevice extends InnerPacketDevice {
   readonly name: string;
@@ -22,6 +22,8 @@ export interface TunnelTransport extends ProtectedPacketTransport {
 }
 
 export type TransportSpec =
+  /** A transport that is already open, such as the UDP socket that IKE floated to. */
+  | { type: 'open'; transport: TunnelTransport }
   | { type: 'udp'; localAddress: string; localPort: number; remoteAddress: string; remotePort: number; keepaliveSeconds: number }
   | { type: 'raw'; family: 4 | 6; localAddress: string; remoteAddress: string; protocols: (50 | 51)[] };
 
@@ -50,12 +52,26 @@ export interface TunnelSettings {
   gateway: string;
   /** A fixed MTU for the TUN device; computed from the path MTU and the SA overhead otherwise. */
   mtu?: number;
+  dns?: DnsSettings;
+}
+
+/** Counters of a connection over all its SAs, the deleted ones included, so rekeys keep them. */
+export interface TunnelTotals {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Every drop of every SA, whatever its reason. */
+  drops: number;
+  /** SAs retired so far, for example by rekeys. */
+  retiredSas: number;
 }
 
 export interface TunnelSnapshot {
   device: string;
   mtu: number;
   sas: SaSnapshot[];
+  totals: TunnelTotals;
   sad: SaDatabaseCounters;
   dataPlane: DataPlaneCounters;
   transport: object;
@@ -81,6 +97,7 @@ export class Tunnel {
   private network: NetworkSettingsApplier | null = null;
   private dataPlane: DataPlane | null = null;
   private mtu = 0;
+  private readonly retired: TunnelTotals = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, drops: 0, retiredSas: 0 };
 
   constructor(private readonly io: TunnelIo) {}
 
@@ -92,7 +109,9 @@ export class Tunnel {
       }
       this.mtu = settings.mtu ?? await this.computeMtu(settings);
       this.device = this.io.openDevice();
-      this.transport = await this.io.openTransport(settings.transport);
+      this.transport = settings.transport.type === 'open'
+        ? settings.transport.transport
+        : await this.io.openTransport(settings.transport);
       this.dataPlane = new DataPlane({
         device: this.device,
         transport: this.transport,
@@ -108,6 +127,7 @@ export class Tunnel {
         routes: settings.routes,
         gateway: settings.gateway,
         transportPeers: settings.transportPeers,
+        dns: settings.dns,
       });
     } catch (error) {
       await this.stop();
@@ -126,9 +146,23 @@ export class Tunnel {
     this.device = null;
     this.dataPlane = null;
     for (const sa of this.sad.all()) {
-      this.sad.remove(sa);
-      sa.delete();
+      this.retire(sa);
     }
+  }
+
+  /** Adds SAs to the running tunnel, such as the new pair of a rekey. */
+  install(sas: SecurityAssociation[]): void {
+    for (const sa of sas) {
+      this.sad.add(sa);
+    }
+  }
+
+  /** Removes an SA, keeps its counters in the totals, and deletes it (zeroing its keys). */
+  retire(sa: SecurityAssociation): void {
+    this.sad.remove(sa);
+    addCounters(this.retired, sa);
+    this.retired.retiredSas += 1;
+    sa.delete();
   }
 
   snapshot(): TunnelSnapshot {
@@ -136,10 +170,19 @@ export class Tunnel {
       device: this.device?.name ?? '',
       mtu: this.mtu,
       sas: this.sad.all().map((sa) => sa.snapshot()),
+      totals: this.totals(),
       sad: { ...this.sad.counters },
       dataPlane: this.dataPlane ? { ...this.dataPlane.counters } : { tooBig: 0, deviceWriteFailures: 0, transportSendFailures: 0 },
       transport: this.transport ? { ...this.transport.counters } : {},
     };
+  }
+
+  private totals(): TunnelTotals {
+    const totals = { ...this.retired };
+    for (const sa of this.sad.all()) {
+      addCounters(totals, sa);
+    }
+    return totals;
   }
 
   /**
@@ -165,6 +208,19 @@ export class Tunnel {
       throw new TunnelError(`the path MTU ${pathMtu} leaves ${mtu} bytes for inner packets, below the minimum ${minimum}`);
     }
     return mtu;
+  }
+}
+
+function addCounters(totals: TunnelTotals, sa: SecurityAssociation): void {
+  if (sa.direction === 'in') {
+    totals.packetsIn += sa.counters.packets;
+    totals.bytesIn += sa.counters.bytes;
+  } else {
+    totals.packetsOut += sa.counters.packets;
+    totals.bytesOut += sa.counters.bytes;
+  }
+  for (const count of Object.values(sa.counters.drops)) {
+    totals.drops += count;
   }
 }
 

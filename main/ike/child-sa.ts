@@ -1,4 +1,4 @@
-/** The description of a negotiated CHILD_SA that the ESP engine takes (main/engine/sa-config.ts). */
+/** A negotiated CHILD_SA as the ESP engine takes it (see main/engine/sa-config.ts). */
 
 import type { Lifetimes } from '../engine/lifetime.js';
 import type { SaMode } from '../engine/sa-config.js';
@@ -45,7 +45,9 @@ export interface VirtualIpConfig {
 
 export function zeroizeChildSa(child: NegotiatedChildSa): void {
   zeroize(
-    child.inbound.encryptionKey, child.inbound.integrityKey,
-    child.outbound.encryptionKey, child.outbound.integrityKey,
+    child.inbound.encryptionKey,
+    child.inbound.integrityKey,
+    child.outbound.encryptionKey,
+    child.outbound.integrityKey,
   );
 }

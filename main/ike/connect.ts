@@ -9,7 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { parseTrafficSelector, type TrafficSelector } from '../engine/traffic-selector.js';
 import { bytesEqual, toHex } from './bytes.js';
 import {
-  ExchangeType, IKE_SPI_LENGTH, NotifyType, PayloadType, ProtocolId, notifyName,
+  ExchangeType,
+  IKE_SPI_LENGTH,
+  NotifyType,
+  PayloadType,
+  ProtocolId,
+  notifyName,
 } from './constants.js';
 import { notify } from './payloads/notify.js';
 import { zeroizeChildSa, type NegotiatedChildSa, type VirtualIpConfig } from './child-sa.js';
@@ -26,12 +31,20 @@ import { IkeAuthTask, loadCredentials } from './tasks/ike-auth.js';
 import { IkeSaInitTask } from './tasks/ike-sa-init.js';
 import { deleteChildSa, rekeyChildSa, rekeyIkeSa } from './tasks/create-child-sa.js';
 import { DEFAULT_FRAGMENT_SIZE, type IkeSaState } from './ike-sa-state.js';
-import { silentLogger, systemClock, type Clock, type IkeLogger, type IkeTransport } from './transport.js';
+import {
+  silentLogger,
+  systemClock,
+  type Clock,
+  type IkeLogger,
+  type IkeTransport,
+} from './transport.js';
 
 export interface ConnectOptions {
   transport: IkeTransport;
   clock?: Clock;
   logger?: IkeLogger;
+  /** Called when IKE_SA_INIT is done and IKE_AUTH starts, to report progress. */
+  onAuthenticating?: () => void;
 }
 
 /** Proposals that rekeying reuses, parsed once from the profile. */
@@ -92,8 +105,10 @@ export class IkeConnection extends EventEmitter {
     this.emit('child-rekeyed', next, old);
     await deleteChildSa(this.session, old);
     zeroizeChildSa(old);
-    this.logger.info(`rekeyed CHILD_SA, new SPIs ${next.inboundSpi.toString(16)}_i ` +
-      `${next.outboundSpi.toString(16)}_o`);
+    this.logger.info(
+      `rekeyed CHILD_SA, new SPIs ${next.inboundSpi.toString(16)}_i ` +
+        `${next.outboundSpi.toString(16)}_o`,
+    );
     return next;
   }
 
@@ -131,7 +146,9 @@ export class IkeConnection extends EventEmitter {
         { type: 42, protocolId: ProtocolId.IKE, spiSize: 0, spis: [] },
       ]);
     } catch (error) {
-      this.logger.warn(`the gateway did not confirm the IKE SA delete: ${(error as Error).message}`);
+      this.logger.warn(
+        `the gateway did not confirm the IKE SA delete: ${(error as Error).message}`,
+      );
     } finally {
       this.end('closed by the client');
     }
@@ -149,8 +166,10 @@ export class IkeConnection extends EventEmitter {
     if (exchangeType === ExchangeType.CREATE_CHILD_SA) {
       // TODO: accept the gateway's CHILD_SA and IKE SA rekeys (RFC 7296 sections 1.3.2 and
       // 1.3.3). Until then NO_ADDITIONAL_SAS rejects them, and the client rekeys first.
-      this.logger.warn('rejected a CREATE_CHILD_SA request from the gateway: ' +
-        'gateway-initiated rekeying is not implemented');
+      this.logger.warn(
+        'rejected a CREATE_CHILD_SA request from the gateway: ' +
+          'gateway-initiated rekeying is not implemented',
+      );
       return [notify(NotifyType.NO_ADDITIONAL_SAS)];
     }
     if (exchangeType !== ExchangeType.INFORMATIONAL) {
@@ -164,9 +183,11 @@ export class IkeConnection extends EventEmitter {
         queueMicrotask(() => this.end('deleted by the gateway'));
         return [];
       }
-      const ours = deletion.spis.filter((spi) =>
-        deletion.protocolId === ProtocolId.ESP &&
-        new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0) === this.childSa.outboundSpi);
+      const ours = deletion.spis.filter(
+        (spi) =>
+          deletion.protocolId === ProtocolId.ESP &&
+          new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0) === this.childSa.outboundSpi,
+      );
       if (ours.length > 0) {
         // RFC 7296 section 1.4.1: the response names the SPI of our half of the pair.
         const inbound = new Uint8Array(4);
@@ -186,31 +207,41 @@ export class IkeConnection extends EventEmitter {
  * Runs IKE_SA_INIT and IKE_AUTH. Throws IkeError with the reason on failure, at the latest when
  * the retransmission give-up time of one exchange has passed without a response.
  */
-export async function connectIke(profile: IkeProfile, options: ConnectOptions): Promise<IkeConnection> {
+export async function connectIke(
+  profile: IkeProfile,
+  options: ConnectOptions,
+): Promise<IkeConnection> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const { transport } = options;
   const ikeSpecs = profile.ikeProposals.map((text) => parseProposalSpec(text, 'ike'));
   const espSpecs = profile.espProposals.map((text) => parseProposalSpec(text, 'esp'));
   const credentials = loadCredentials(
-    profile.localAuth, profile.remoteAuth, profile.localIdentity, profile.remoteIdentity,
+    profile.localAuth,
+    profile.remoteAuth,
+    profile.localIdentity,
+    profile.remoteIdentity,
   );
   const spiI = new Uint8Array(randomBytes(IKE_SPI_LENGTH));
   const policy = { ...DEFAULT_RETRANSMIT_POLICY, ...profile.retransmit };
   const session = new IkeSession(transport, clock, logger, spiI, policy);
 
   try {
-    const init = await runInit(session, new IkeSaInitTask({
-      specs: ikeSpecs,
-      spiI,
-      local: transport.localEndpoint(),
-      remote: transport.remoteEndpoint(),
-      forceUdpEncapsulation: profile.forceUdpEncapsulation ?? true,
-      fragmentSize: profile.fragmentSize ?? DEFAULT_FRAGMENT_SIZE,
-      logger,
-    }));
+    const init = await runInit(
+      session,
+      new IkeSaInitTask({
+        specs: ikeSpecs,
+        spiI,
+        local: transport.localEndpoint(),
+        remote: transport.remoteEndpoint(),
+        forceUdpEncapsulation: profile.forceUdpEncapsulation ?? true,
+        fragmentSize: profile.fragmentSize ?? DEFAULT_FRAGMENT_SIZE,
+        logger,
+      }),
+    );
     session.attach(init.sa);
     logger.info(`IKE_SA_INIT done, SPIs ${toHex(spiI)}_i ${toHex(init.sa.spiR)}_r`);
+    options.onAuthenticating?.();
 
     const udpEncapsulation = init.natLocal || init.natRemote;
     if (udpEncapsulation) {
@@ -221,13 +252,21 @@ export async function connectIke(profile: IkeProfile, options: ConnectOptions): 
     const requestIpv4 = profile.requestVirtualIp?.ipv4 ?? false;
     const requestIpv6 = profile.requestVirtualIp?.ipv6 ?? false;
     const auth = new IkeAuthTask({
-      sa: init.sa, credentials,
-      initRequest: init.requestBytes, initResponse: init.responseBytes,
-      peerSignatureHashes: init.peerSignatureHashes, now: clock.date(),
+      sa: init.sa,
+      credentials,
+      initRequest: init.requestBytes,
+      initResponse: init.responseBytes,
+      peerSignatureHashes: init.peerSignatureHashes,
+      now: clock.date(),
     });
     const child = new ChildSaNegotiation({
       specs: espSpecs,
-      localSelectors: localSelectors(profile, transport.localEndpoint().address, requestIpv4, requestIpv6),
+      localSelectors: localSelectors(
+        profile,
+        transport.localEndpoint().address,
+        requestIpv4,
+        requestIpv6,
+      ),
       remoteSelectors: remoteSelectors(profile, requestIpv6),
       mode: profile.mode ?? 'tunnel',
       withDh: false,
@@ -241,25 +280,47 @@ export async function connectIke(profile: IkeProfile, options: ConnectOptions): 
     const response = await session.request(ExchangeType.IKE_AUTH, request);
     const authResult = auth.processResponse(response);
     if (authResult.childError !== undefined) {
-      throw new IkeError('notify', `the IKE SA is up but the gateway rejected the CHILD_SA: ` +
-        `${notifyName(authResult.childError)}`, authResult.childError);
+      // Without a CHILD_SA the IKE SA is of no use, so it is deleted before giving up.
+      await deleteIkeSaQuietly(session, logger);
+      throw new IkeError(
+        'notify',
+        `the IKE SA is up but the gateway rejected the CHILD_SA: ` +
+          `${notifyName(authResult.childError)}`,
+        authResult.childError,
+      );
     }
     const lifetime = profile.childLifetime ?? { rekeySeconds: 3300, lifeSeconds: 3600 };
     const childSa = child.processResponse(response, {
-      prf: init.sa.suite.prf, skD: init.sa.keys.skD,
-      nonceI: init.sa.nonceI, nonceR: init.sa.nonceR,
+      prf: init.sa.suite.prf,
+      skD: init.sa.keys.skD,
+      nonceI: init.sa.nonceI,
+      nonceR: init.sa.nonceR,
       pfsGroup: 0,
       udpEncapsulation,
-      lifetimes: { soft: { seconds: lifetime.rekeySeconds }, hard: { seconds: lifetime.lifeSeconds } },
+      lifetimes: {
+        soft: { seconds: lifetime.rekeySeconds },
+        hard: { seconds: lifetime.lifeSeconds },
+      },
     });
     const config = parseConfigReply(payloadsOfType(response, PayloadType.CP)[0], logger);
-    checkVirtualIp(config, requestIpv4, requestIpv6);
-    logger.info(`IKE_AUTH done, CHILD_SA SPIs ${childSa.inboundSpi.toString(16)}_i ` +
-      `${childSa.outboundSpi.toString(16)}_o`);
+    try {
+      checkVirtualIp(config, requestIpv4, requestIpv6);
+    } catch (error) {
+      zeroizeChildSa(childSa);
+      await deleteIkeSaQuietly(session, logger);
+      throw error;
+    }
+    logger.info(
+      `IKE_AUTH done, CHILD_SA SPIs ${childSa.inboundSpi.toString(16)}_i ` +
+        `${childSa.outboundSpi.toString(16)}_o`,
+    );
 
     const description: IkeSaDescription = {
-      spiI, spiR: init.sa.spiR, remoteIdentity: authResult.remoteIdentity,
-      natLocal: init.natLocal, natRemote: init.natRemote,
+      spiI,
+      spiR: init.sa.spiR,
+      remoteIdentity: authResult.remoteIdentity,
+      natLocal: init.natLocal,
+      natRemote: init.natRemote,
     };
     const settings = { ikeSpecs, espSpecs };
     return new IkeConnection(session, description, childSa, config, settings, logger);
@@ -298,7 +359,13 @@ function localSelectors(
   }
   if (selectors.length === 0) {
     const single = localAddress.slice();
-    selectors.push({ startAddress: single, endAddress: single.slice(), protocol: 0, startPort: 0, endPort: 0xffff });
+    selectors.push({
+      startAddress: single,
+      endAddress: single.slice(),
+      protocol: 0,
+      startPort: 0,
+      endPort: 0xffff,
+    });
   }
   return selectors;
 }
@@ -314,15 +381,30 @@ function remoteSelectors(profile: IkeProfile, ipv6: boolean): TrafficSelector[] 
   return selectors;
 }
 
+/** Sends a Delete for the IKE SA; a missing response is logged, not thrown. */
+async function deleteIkeSaQuietly(session: IkeSession, logger: IkeLogger): Promise<void> {
+  try {
+    await session.request(ExchangeType.INFORMATIONAL, [
+      { type: 42, protocolId: ProtocolId.IKE, spiSize: 0, spis: [] },
+    ]);
+  } catch (error) {
+    logger.warn(`the gateway did not confirm the IKE SA delete: ${(error as Error).message}`);
+  }
+}
+
 /** At least one requested family must get an address, or the tunnel has no inner source. */
 function checkVirtualIp(config: VirtualIpConfig, ipv4: boolean, ipv6: boolean): void {
   if (!ipv4 && !ipv6) {
     return;
   }
   const zero = config.ipv4 !== undefined && bytesEqual(config.ipv4, new Uint8Array(4));
-  const assigned = (ipv4 && config.ipv4 !== undefined && !zero) || (ipv6 && config.ipv6 !== undefined);
+  const assigned =
+    (ipv4 && config.ipv4 !== undefined && !zero) || (ipv6 && config.ipv6 !== undefined);
   if (!assigned) {
-    throw new IkeError('invalid-response', 'the gateway assigned no virtual IP address; check ' +
-      'that its connection has an address pool');
+    throw new IkeError(
+      'invalid-response',
+      'the gateway assigned no virtual IP address; check ' +
+        'that its connection has an address pool',
+    );
   }
 }

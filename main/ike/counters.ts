@@ -10,12 +10,12 @@ export type IkeDropReason =
 
 export class IkeCounters {
   readonly drops: Record<IkeDropReason, number> = {
-    'malformed': 0,
+    malformed: 0,
     'unknown-spi': 0,
     'unexpected-message-id': 0,
-    'integrity': 0,
+    integrity: 0,
     'unexpected-exchange': 0,
-    'fragment': 0,
+    fragment: 0,
   };
   retransmissions = 0;
   cachedResponsesResent = 0;

@@ -31,7 +31,10 @@ export class FragmentAssembler {
     plaintext: Uint8Array,
   ): FragmentResult {
     if (total > MAX_FRAGMENTS) {
-      return { state: 'rejected', reason: `${total} fragments exceed the limit of ${MAX_FRAGMENTS}` };
+      return {
+        state: 'rejected',
+        reason: `${total} fragments exceed the limit of ${MAX_FRAGMENTS}`,
+      };
     }
     let message = this.pending.get(key);
     // RFC 7383 section 2.6.2: a larger total means the sender refragmented a retransmission,
@@ -59,7 +62,9 @@ export class FragmentAssembler {
       ordered.push(message.parts.get(number)!);
     }
     return {
-      state: 'complete', firstInnerType: message.firstInnerType, plaintext: concatBytes(...ordered),
+      state: 'complete',
+      firstInnerType: message.firstInnerType,
+      plaintext: concatBytes(...ordered),
     };
   }
 

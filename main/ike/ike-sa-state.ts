@@ -74,17 +74,24 @@ export class IkeSaState {
    * Seals a message; returns one datagram, or SKF fragments when fragmentation was negotiated
    * and the message would exceed the fragment size.
    */
-  seal(exchangeType: number, messageId: number, response: boolean, payloads: PlainPayload[]):
-    Uint8Array[] {
+  seal(
+    exchangeType: number,
+    messageId: number,
+    response: boolean,
+    payloads: PlainPayload[],
+  ): Uint8Array[] {
     const fields = this.headerFields(exchangeType, messageId, response);
     const chain = encodePayloadChain(payloads);
-    const whole = sealEncryptedMessage({
-      fields,
-      payloadType: PayloadType.SK,
-      innerType: chain.firstType,
-      extraHeader: new Uint8Array(0),
-      plaintext: chain.bytes,
-    }, this.outboundKeys());
+    const whole = sealEncryptedMessage(
+      {
+        fields,
+        payloadType: PayloadType.SK,
+        innerType: chain.firstType,
+        extraHeader: new Uint8Array(0),
+        plaintext: chain.bytes,
+      },
+      this.outboundKeys(),
+    );
 
     // RFC 7383 section 2.5.3: IKE_SA_INIT is never fragmented, and only oversize messages are.
     if (!this.fragmentation || whole.length + NON_ESP_MARKER_LENGTH <= this.fragmentSize) {
@@ -93,27 +100,40 @@ export class IkeSaState {
     return this.sealFragments(fields, chain.firstType, chain.bytes);
   }
 
-  private sealFragments(fields: HeaderFields, firstType: number, plaintext: Uint8Array):
-    Uint8Array[] {
+  private sealFragments(
+    fields: HeaderFields,
+    firstType: number,
+    plaintext: Uint8Array,
+  ): Uint8Array[] {
     const { encryption } = this.suite;
-    const icvLength = encryption.kind === 'aead'
-      ? encryption.tagLength
-      : this.suite.integrity?.icvLength ?? 0;
-    const overhead = NON_ESP_MARKER_LENGTH + IKE_HEADER_LENGTH + 4 + 4 +
-      encryption.ivLength + icvLength + encryption.blockSize;
+    const icvLength =
+      encryption.kind === 'aead' ? encryption.tagLength : (this.suite.integrity?.icvLength ?? 0);
+    const overhead =
+      NON_ESP_MARKER_LENGTH +
+      IKE_HEADER_LENGTH +
+      4 +
+      4 +
+      encryption.ivLength +
+      icvLength +
+      encryption.blockSize;
     const chunkSize = this.fragmentSize - overhead;
     const total = Math.ceil(plaintext.length / chunkSize);
     const datagrams: Uint8Array[] = [];
 
     for (let index = 0; index < total; index++) {
       const chunk = plaintext.subarray(index * chunkSize, (index + 1) * chunkSize);
-      datagrams.push(sealEncryptedMessage({
-        fields,
-        payloadType: PayloadType.SKF,
-        innerType: index === 0 ? firstType : 0,
-        extraHeader: encodeSkfHeaderFields(index + 1, total),
-        plaintext: chunk,
-      }, this.outboundKeys()));
+      datagrams.push(
+        sealEncryptedMessage(
+          {
+            fields,
+            payloadType: PayloadType.SKF,
+            innerType: index === 0 ? firstType : 0,
+            extraHeader: encodeSkfHeaderFields(index + 1, total),
+            plaintext: chunk,
+          },
+          this.outboundKeys(),
+        ),
+      );
     }
     return datagrams;
   }

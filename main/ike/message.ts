@@ -6,13 +6,25 @@
 
 import { concatBytes, uint32Bytes } from './bytes.js';
 import {
-  HeaderFlag, IKE_HEADER_LENGTH, IKE_MAJOR_VERSION, IKE_SPI_LENGTH, PayloadType,
+  HeaderFlag,
+  IKE_HEADER_LENGTH,
+  IKE_MAJOR_VERSION,
+  IKE_SPI_LENGTH,
+  PayloadType,
 } from './constants.js';
 import {
-  ByteReader, makeParseError, parsed, parseFailure, type IkeParseError, type ParseResult,
+  ByteReader,
+  makeParseError,
+  parsed,
+  parseFailure,
+  type IkeParseError,
+  type ParseResult,
 } from './parse-result.js';
 import {
-  encodePayloadChain, parsePayloadChain, type Payload, type PlainPayload,
+  encodePayloadChain,
+  parsePayloadChain,
+  type Payload,
+  type PlainPayload,
 } from './payloads/chain.js';
 
 export interface IkeHeader {
@@ -133,7 +145,11 @@ export interface HeaderFields {
   messageId: number;
 }
 
-export function encodeHeader(fields: HeaderFields, nextPayload: number, length: number): Uint8Array {
+export function encodeHeader(
+  fields: HeaderFields,
+  nextPayload: number,
+  length: number,
+): Uint8Array {
   let flags = 0;
   if (fields.initiator) {
     flags |= HeaderFlag.INITIATOR;
@@ -159,7 +175,11 @@ export function encodeMessage(fields: HeaderFields, payloads: PlainPayload[]): U
 
 /** The payload interface whose `type` field admits T (IDi and IDr share one interface). */
 export type PayloadOf<T extends Payload['type']> = Payload extends infer P
-  ? P extends { type: infer U } ? (T extends U ? P : never) : never
+  ? P extends { type: infer U }
+    ? T extends U
+      ? P
+      : never
+    : never
   : never;
 
 /** Returns the payloads of a type, narrowed to it. */

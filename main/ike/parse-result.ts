@@ -1,6 +1,6 @@
 /**
- * Typed parse errors and a bounds-checked reader. The reader never throws: a read past the end
- * records the first error, returns zeros or an empty array, and every later read fails too, so a
+ * Typed parse errors and a bounds-checked reader. A read past the end records the first error
+ * and returns zeros or an empty array instead of throwing. Every later read fails too, so a
  * parser can read a whole structure and check `reader.error` once at the end.
  */
 
@@ -49,7 +49,9 @@ export function makeParseError(
   } else if (code === 'invalid-major-version') {
     notify = NotifyType.INVALID_MAJOR_VERSION;
   }
-  return payloadType === undefined ? { code, notify, message } : { code, notify, message, payloadType };
+  return payloadType === undefined
+    ? { code, notify, message }
+    : { code, notify, message, payloadType };
 }
 
 export class ByteReader {

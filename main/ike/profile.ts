@@ -6,22 +6,22 @@ import type { RetransmitPolicy } from './session.js';
 export type LocalAuth =
   | { method: 'psk'; secret: Uint8Array }
   | {
-    method: 'pubkey';
-    /** Our certificate chain, PEM, end-entity first. */
-    certificatesPem: string[];
-    privateKeyPem: string;
-    /** RSA keys sign with PKCS#1 v1.5 unless this is 'pss'. */
-    rsaPadding?: 'pkcs1' | 'pss';
-  }
+      method: 'pubkey';
+      /** Our certificate chain, PEM, end-entity first. */
+      certificatesPem: string[];
+      privateKeyPem: string;
+      /** RSA keys sign with PKCS#1 v1.5 unless this is 'pss'. */
+      rsaPadding?: 'pkcs1' | 'pss';
+    }
   | { method: 'eap' };
 
 export type RemoteAuth =
   | { method: 'psk' }
   | {
-    method: 'pubkey';
-    /** Trust anchors for the gateway certificate, PEM. */
-    caCertificatesPem: string[];
-  };
+      method: 'pubkey';
+      /** Trust anchors for the gateway certificate, PEM. */
+      caCertificatesPem: string[];
+    };
 
 export interface IkeProfile {
   /** Our identity as strongSwan writes it; for certificates, defaults to the subject DN. */

@@ -5,8 +5,14 @@
  */
 
 import {
-  DhGroup, EncryptionTransform, EsnTransform, IntegrityTransform, PrfTransform, ProtocolId,
-  TRANSFORM_ATTRIBUTE_KEY_LENGTH, TransformType,
+  DhGroup,
+  EncryptionTransform,
+  EsnTransform,
+  IntegrityTransform,
+  PrfTransform,
+  ProtocolId,
+  TRANSFORM_ATTRIBUTE_KEY_LENGTH,
+  TransformType,
 } from './constants.js';
 import type { Proposal, Transform } from './payloads/security-association.js';
 import { transformKeyLength } from './payloads/security-association.js';
@@ -45,7 +51,8 @@ export interface SelectedTransforms {
 }
 
 const AEAD_IDS = new Set<number>([
-  EncryptionTransform.ENCR_AES_GCM_16, EncryptionTransform.ENCR_CHACHA20_POLY1305,
+  EncryptionTransform.ENCR_AES_GCM_16,
+  EncryptionTransform.ENCR_CHACHA20_POLY1305,
 ]);
 
 export function isAead(encryptionId: number): boolean {
@@ -67,13 +74,16 @@ const ENCRYPTION_WORDS: Record<string, EncryptionChoice> = {
 const HASH_WORDS: Record<string, { integrity: number; prf: number }> = {
   sha1: { integrity: IntegrityTransform.AUTH_HMAC_SHA1_96, prf: PrfTransform.PRF_HMAC_SHA1 },
   sha256: {
-    integrity: IntegrityTransform.AUTH_HMAC_SHA2_256_128, prf: PrfTransform.PRF_HMAC_SHA2_256,
+    integrity: IntegrityTransform.AUTH_HMAC_SHA2_256_128,
+    prf: PrfTransform.PRF_HMAC_SHA2_256,
   },
   sha384: {
-    integrity: IntegrityTransform.AUTH_HMAC_SHA2_384_192, prf: PrfTransform.PRF_HMAC_SHA2_384,
+    integrity: IntegrityTransform.AUTH_HMAC_SHA2_384_192,
+    prf: PrfTransform.PRF_HMAC_SHA2_384,
   },
   sha512: {
-    integrity: IntegrityTransform.AUTH_HMAC_SHA2_512_256, prf: PrfTransform.PRF_HMAC_SHA2_512,
+    integrity: IntegrityTransform.AUTH_HMAC_SHA2_512_256,
+    prf: PrfTransform.PRF_HMAC_SHA2_512,
   },
 };
 
@@ -92,7 +102,12 @@ const DH_WORDS: Record<string, number> = {
  */
 export function parseProposalSpec(text: string, protocol: 'ike' | 'esp'): ProposalSpec {
   const spec: ProposalSpec = {
-    protocol, encryptions: [], integrities: [], prfs: [], dhGroups: [], esns: [],
+    protocol,
+    encryptions: [],
+    integrities: [],
+    prfs: [],
+    dhGroups: [],
+    esns: [],
   };
   const hashes: { integrity: number; prf: number }[] = [];
 
@@ -160,9 +175,10 @@ export function proposalFromSpec(
 ): Proposal {
   const transforms: Transform[] = [];
   for (const encryption of spec.encryptions) {
-    const attributes = encryption.keyBits === 0
-      ? []
-      : [{ type: TRANSFORM_ATTRIBUTE_KEY_LENGTH, value: encryption.keyBits }];
+    const attributes =
+      encryption.keyBits === 0
+        ? []
+        : [{ type: TRANSFORM_ATTRIBUTE_KEY_LENGTH, value: encryption.keyBits }];
     transforms.push({ type: TransformType.ENCR, id: encryption.id, attributes });
   }
   for (const id of spec.prfs) {
@@ -174,8 +190,9 @@ export function proposalFromSpec(
   if (options.withDh) {
     // The group sent in the KE payload goes first, so that a responder preferring the order
     // of the offer picks it.
-    const groups = [...spec.dhGroups].sort((a, b) =>
-      Number(b === options.firstGroup) - Number(a === options.firstGroup));
+    const groups = [...spec.dhGroups].sort(
+      (a, b) => Number(b === options.firstGroup) - Number(a === options.firstGroup),
+    );
     for (const id of groups) {
       transforms.push({ type: TransformType.DH, id, attributes: [] });
     }
@@ -209,7 +226,9 @@ export function checkSelectedProposal(
     throw new ProposalError(`the responder changed the protocol to ${chosen.protocolId}`);
   }
   if (chosen.spi.length !== spiLength) {
-    throw new ProposalError(`the responder SPI has ${chosen.spi.length} bytes, expected ${spiLength}`);
+    throw new ProposalError(
+      `the responder SPI has ${chosen.spi.length} bytes, expected ${spiLength}`,
+    );
   }
 
   const pick = (type: number): Transform | undefined => {
@@ -222,8 +241,9 @@ export function checkSelectedProposal(
     if (transform === undefined) {
       return undefined;
     }
-    const matches = offeredOfType.some((t) =>
-      t.id === transform.id && transformKeyLength(t) === transformKeyLength(transform));
+    const matches = offeredOfType.some(
+      (t) => t.id === transform.id && transformKeyLength(t) === transformKeyLength(transform),
+    );
     if (!matches) {
       throw new ProposalError(`the responder chose transform ${type}/${transform.id}, not offered`);
     }

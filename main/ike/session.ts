@@ -36,7 +36,7 @@ export const DEFAULT_RETRANSMIT_POLICY: RetransmitPolicy = {
   giveUpAfterMs: 30_000,
 };
 
-/** Builds the response payloads to a gateway request; `undefined` sends no response. */
+/** Builds the response payloads to a gateway request; an empty list sends an empty response. */
 export type RequestHandler = (exchangeType: number, payloads: Payload[]) => PlainPayload[];
 
 interface PendingRequest {
@@ -135,18 +135,29 @@ export class IkeSession {
     return this.sa;
   }
 
-  private start(exchangeType: number, messageId: number, datagrams: Uint8Array[], encrypted: boolean):
-    Promise<{ message: IkeMessage; payloads: Payload[] }> {
+  private start(
+    exchangeType: number,
+    messageId: number,
+    datagrams: Uint8Array[],
+    encrypted: boolean,
+  ): Promise<{ message: IkeMessage; payloads: Payload[] }> {
     if (this.closed) {
       return Promise.reject(new IkeError('closed', 'the IKE session is closed'));
     }
     if (this.pending !== undefined) {
       // RFC 7296 section 2.3: this client keeps a window of one outstanding request.
-      return Promise.reject(new Error(`${exchangeName(exchangeType)} requested while another is pending`));
+      return Promise.reject(
+        new Error(`${exchangeName(exchangeType)} requested while another is pending`),
+      );
     }
     return new Promise((resolve, reject) => {
       const request: PendingRequest = {
-        exchangeType, messageId, datagrams, encrypted, resolve, reject,
+        exchangeType,
+        messageId,
+        datagrams,
+        encrypted,
+        resolve,
+        reject,
         startedAt: this.clock.now(),
         timeoutMs: this.policy.initialTimeoutMs,
         timer: undefined,
@@ -175,16 +186,23 @@ export class IkeSession {
     if (elapsed >= this.policy.giveUpAfterMs) {
       this.pending = undefined;
       const seconds = Math.round(elapsed / 1000);
-      request.reject(new IkeError(
-        'timeout',
-        `no response from the gateway to ${name} (message ID ${request.messageId}) after ` +
-        `${seconds} s; check that the gateway address and port are right and reachable`,
-      ));
+      request.reject(
+        new IkeError(
+          'timeout',
+          `no response from the gateway to ${name} (message ID ${request.messageId}) after ` +
+            `${seconds} s; check that the gateway address and port are right and reachable`,
+        ),
+      );
       return;
     }
     this.counters.retransmissions++;
-    this.logger.info(`retransmitting ${name} request ${request.messageId} after ${request.timeoutMs} ms`);
-    request.timeoutMs = Math.min(request.timeoutMs * this.policy.multiplier, this.policy.maxTimeoutMs);
+    this.logger.info(
+      `retransmitting ${name} request ${request.messageId} after ${request.timeoutMs} ms`,
+    );
+    request.timeoutMs = Math.min(
+      request.timeoutMs * this.policy.multiplier,
+      this.policy.maxTimeoutMs,
+    );
     this.transmit(request);
   }
 
@@ -228,8 +246,11 @@ export class IkeSession {
       return;
     }
     if (header.exchangeType !== request.exchangeType) {
-      this.dropMessage('unexpected-exchange', `${exchangeName(header.exchangeType)} response ` +
-        `to ${exchangeName(request.exchangeType)}`);
+      this.dropMessage(
+        'unexpected-exchange',
+        `${exchangeName(header.exchangeType)} response ` +
+          `to ${exchangeName(request.exchangeType)}`,
+      );
       return;
     }
     if (!request.encrypted) {
@@ -276,8 +297,11 @@ export class IkeSession {
     const bodyStart = last.offset + (last.type === PayloadType.SK ? 4 : 8);
     const opened = openEncryptedPayload(message.raw, bodyStart, sa.inboundKeys());
     if (!opened.ok) {
-      this.dropMessage('integrity', `${exchangeName(message.header.exchangeType)} ` +
-        `message ${message.header.messageId}: ${opened.reason}`);
+      this.dropMessage(
+        'integrity',
+        `${exchangeName(message.header.exchangeType)} ` +
+          `message ${message.header.messageId}: ${opened.reason}`,
+      );
       return undefined;
     }
 
@@ -299,12 +323,19 @@ export class IkeSession {
     return inner.value;
   }
 
-  private addFragment(message: IkeMessage, fragment: SkfPayload, plaintext: Uint8Array):
-    { firstType: number; plaintext: Uint8Array } | undefined {
+  private addFragment(
+    message: IkeMessage,
+    fragment: SkfPayload,
+    plaintext: Uint8Array,
+  ): { firstType: number; plaintext: Uint8Array } | undefined {
     const { header } = message;
     const key = `${header.response ? 'response' : 'request'}:${header.messageId}`;
     const result = this.fragments.add(
-      key, fragment.fragmentNumber, fragment.totalFragments, fragment.firstInnerType, plaintext,
+      key,
+      fragment.fragmentNumber,
+      fragment.totalFragments,
+      fragment.firstInnerType,
+      plaintext,
     );
     if (result.state === 'rejected') {
       this.dropMessage('fragment', result.reason);
@@ -326,8 +357,10 @@ export class IkeSession {
     const cached = sa.cachedResponse;
     const repeated = cached !== undefined && header.messageId === cached.messageId;
     if (!repeated && header.messageId !== sa.nextPeerRequestId) {
-      this.dropMessage('unexpected-message-id', `request with message ID ${header.messageId}, ` +
-        `expected ${sa.nextPeerRequestId}`);
+      this.dropMessage(
+        'unexpected-message-id',
+        `request with message ID ${header.messageId}, ` + `expected ${sa.nextPeerRequestId}`,
+      );
       return;
     }
 

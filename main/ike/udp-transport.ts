@@ -1,5 +1,5 @@
 /**
- * A plain `node:dgram` IKE transport for tests and the command line: UDP port 500 first, then
+ * A plain `node:dgram` IKE transport for tests: UDP port 500 first, then
  * port 4500 after the float, where each IKE message follows a 4-byte zero non-ESP marker
  * (RFC 3948 section 2.2). The production transport, which shares port 4500 with ESP, lives in
  * main/net.
@@ -104,8 +104,8 @@ export class UdpIkeTransport implements IkeTransport {
 
   remoteEndpoint(): IkeEndpoint {
     const port = this.floated
-      ? this.options.remoteNatTraversalPort ?? NAT_T_PORT
-      : this.options.remotePort ?? IKE_PORT;
+      ? (this.options.remoteNatTraversalPort ?? NAT_T_PORT)
+      : (this.options.remotePort ?? IKE_PORT);
     return { address: parseAddress(this.options.remoteAddress), port };
   }
 

@@ -7,7 +7,7 @@
  * journals of processes that no longer run and undoes what they left behind.
  */
 
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, type CommandRunner } from './command-runner.js';
 
@@ -26,7 +26,18 @@ export interface TunnelNetworkSettings {
    * ESP, AH or NAT-T packets themselves, which share the peer's address (see `routePeerByPolicy`).
    */
   transportPeers?: TransportPeer[];
+  /** DNS servers and domains from the gateway (RFC 7296 section 3.15, RFC 8598) or the profile. */
+  dns?: DnsSettings;
 }
+
+export interface DnsSettings {
+  servers: string[];
+  /** Domains whose names the servers resolve; none means every name. */
+  domains: string[];
+}
+
+/** Where DNS settings go: systemd-resolved through resolvectl, or a resolv.conf file. */
+export type DnsBackend = { type: 'resolvectl' } | { type: 'resolv-conf'; path: string };
 
 export interface TransportPeer {
   address: string;
@@ -44,9 +55,13 @@ export const BYPASS_RULE_PRIORITY = 0x4c50;
 /** Priority of the rule that sends all other packets to a peer into the tunnel. */
 export const TUNNEL_RULE_PRIORITY = 0x4c51;
 
-/** One command and the command that undoes it. */
+/** One change and how to undo it: an `ip` or `resolvectl` command, or a file to restore. */
 interface JournalStep {
   undo: string[];
+  /** The command of `undo`; `ip` when absent. */
+  command?: string;
+  /** Restores `path` from `backup`, in place of a command. */
+  restore?: { path: string; backup: string };
   description: string;
 }
 
@@ -72,6 +87,7 @@ export class NetworkConfigurator {
     private readonly journalDirectory: string,
     private readonly device: string,
     private readonly log: NetworkLog,
+    private readonly dnsBackend: DnsBackend = { type: 'resolv-conf', path: '/etc/resolv.conf' },
   ) {
     this.journalPath = join(journalDirectory, `${device}.json`);
   }
@@ -82,6 +98,9 @@ export class NetworkConfigurator {
     try {
       await this.configureDevice(settings);
       await this.addRoutes(settings);
+      if (settings.dns && settings.dns.servers.length > 0) {
+        await this.configureDns(settings.device, settings.dns);
+      }
     } catch (error) {
       await this.revert();
       throw error;
@@ -183,13 +202,44 @@ export class NetworkConfigurator {
     }
   }
 
+  /**
+   * Sends DNS to the tunnel's servers. With systemd-resolved, the servers belong to the TUN
+   * device and answer only for the domains (routing domains, "~domain"), or for every name when
+   * there are none. Without it, resolv.conf is saved and rewritten, and restored on disconnect.
+   */
+  private async configureDns(device: string, dns: DnsSettings): Promise<void> {
+    if (this.dnsBackend.type === 'resolvectl') {
+      const domains = dns.domains.length > 0 ? dns.domains.map((domain) => `~${domain}`) : ['~.'];
+      await this.change(['dns', device, ...dns.servers], ['revert', device],
+        `use DNS servers ${dns.servers.join(', ')} on ${device}`, 'resolvectl');
+      await this.change(['domain', device, ...domains], ['revert', device],
+        `resolve ${domains.join(' ')} through ${device}`, 'resolvectl');
+      return;
+    }
+
+    const path = this.dnsBackend.path;
+    const backup = join(this.journalDirectory, `${this.device}.resolv.conf`);
+    await copyFile(path, backup);
+    const step: JournalStep = { undo: [], restore: { path, backup }, description: `restore ${path}` };
+    this.steps.push(step);
+    await this.writeJournal();
+    const lines = ['# Written by Lupina while its tunnel is up; the original returns on disconnect.'];
+    lines.push(...dns.servers.map((server) => `nameserver ${server}`));
+    if (dns.domains.length > 0) {
+      lines.push(`search ${dns.domains.join(' ')}`);
+    }
+    // Written in place, not renamed over, because resolv.conf is often a symlink to keep.
+    await writeFile(path, `${lines.join('\n')}\n`);
+    this.log.info(`use DNS servers ${dns.servers.join(', ')} in ${path}`);
+  }
+
   /** Records the undo step, then runs the command; the record goes first so a crash cannot lose it. */
-  private async change(args: string[], undo: string[], description: string): Promise<void> {
-    const step = { undo, description };
+  private async change(args: string[], undo: string[], description: string, command = IP): Promise<void> {
+    const step: JournalStep = command === IP ? { undo, description } : { undo, command, description };
     this.steps.push(step);
     await this.writeJournal();
     try {
-      await this.runner.run(IP, args);
+      await this.runner.run(command, args);
     } catch (error) {
       this.steps.pop();
       await this.writeJournal();
@@ -208,7 +258,12 @@ export class NetworkConfigurator {
 
 async function runUndo(runner: CommandRunner, step: JournalStep, log: NetworkLog): Promise<void> {
   try {
-    await runner.run(IP, step.undo);
+    if (step.restore) {
+      await copyFile(step.restore.backup, step.restore.path);
+      await rm(step.restore.backup, { force: true });
+    } else {
+      await runner.run(step.command ?? IP, step.undo);
+    }
     log.info(`undo: ${step.description}`);
   } catch (error) {
     // A step whose device is gone already is undone by the kernel; anything else is reported.
@@ -260,7 +315,7 @@ export async function recoverStaleJournals(runner: CommandRunner, journalDirecto
   }
 
   let recovered = 0;
-  for (const name of names.filter((entry) => entry.endsWith('.json'))) {
+  for (const name of names.filter((entry) => entry.endsWith('.json') && !entry.endsWith('.tmp'))) {
     const path = join(journalDirectory, name);
     let journal: Journal;
     try {

@@ -9,15 +9,20 @@ import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { before, describe, it } from 'node:test';
 import { fromHex, toHex } from '../../main/ike/bytes.js';
 import {
-  CertificateError, checkCertificateIdentity, verifyCertificateChain,
+  CertificateError,
+  checkCertificateIdentity,
+  verifyCertificateChain,
 } from '../../main/ike/auth/certificate-chain.js';
 import { certificateSubjectDer } from '../../main/ike/auth/der.js';
 import {
-  createSignatureAuthData, SignatureError, verifySignatureAuthData,
+  createSignatureAuthData,
+  SignatureError,
+  verifySignatureAuthData,
 } from '../../main/ike/auth/digital-signature.js';
 import { pskAuthValue } from '../../main/ike/auth/signed-octets.js';
 import {
-  decodeAlgorithmIdentifier, encodeAlgorithmIdentifier,
+  decodeAlgorithmIdentifier,
+  encodeAlgorithmIdentifier,
 } from '../../main/ike/auth/signature-algorithms.js';
 import { PRF_ALGORITHMS } from '../../main/ike/crypto/prf.js';
 import { parseIdentity } from '../../main/ike/identity.js';
@@ -28,18 +33,26 @@ const skip = hasPython ? false : 'needs python3-cryptography';
 describe('RFC 7427 AlgorithmIdentifier', () => {
   // DER from RFC 7427 appendix A.
   it('encodes sha256WithRSAEncryption', () => {
-    assert.equal(toHex(encodeAlgorithmIdentifier({ kind: 'rsa-pkcs1', hash: 'sha256' })),
-      '300d06092a864886f70d01010b0500');
+    assert.equal(
+      toHex(encodeAlgorithmIdentifier({ kind: 'rsa-pkcs1', hash: 'sha256' })),
+      '300d06092a864886f70d01010b0500',
+    );
   });
 
   it('encodes ecdsa-with-SHA384', () => {
-    assert.equal(toHex(encodeAlgorithmIdentifier({ kind: 'ecdsa', hash: 'sha384' })),
-      '300a06082a8648ce3d040303');
+    assert.equal(
+      toHex(encodeAlgorithmIdentifier({ kind: 'ecdsa', hash: 'sha384' })),
+      '300a06082a8648ce3d040303',
+    );
   });
 
   it('decodes PSS parameters', () => {
     const der = encodeAlgorithmIdentifier({ kind: 'rsa-pss', hash: 'sha384', saltLength: 48 });
-    assert.deepEqual(decodeAlgorithmIdentifier(der), { kind: 'rsa-pss', hash: 'sha384', saltLength: 48 });
+    assert.deepEqual(decodeAlgorithmIdentifier(der), {
+      kind: 'rsa-pss',
+      hash: 'sha384',
+      saltLength: 48,
+    });
   });
 
   it('rejects unknown and truncated', () => {
@@ -58,9 +71,10 @@ describe('DER reader on random input', () => {
     };
     const valid = encodeAlgorithmIdentifier({ kind: 'rsa-pss', hash: 'sha256', saltLength: 32 });
     for (let i = 0; i < 20_000; i++) {
-      const input = i % 2 === 0
-        ? new Uint8Array(next() % 80).map(() => next())
-        : valid.map((byte) => (next() < 8 ? next() : byte));
+      const input =
+        i % 2 === 0
+          ? new Uint8Array(next() % 80).map(() => next())
+          : valid.map((byte) => (next() < 8 ? next() : byte));
       assert.doesNotThrow(() => decodeAlgorithmIdentifier(input));
       assert.doesNotThrow(() => certificateSubjectDer(input));
     }
@@ -72,7 +86,8 @@ describe('PSK AUTH value', () => {
     const secret = new TextEncoder().encode('lupina');
     const octets = fromHex('aa'.repeat(100));
     const ours = pskAuthValue(PRF_ALGORITHMS[6]!, secret, octets);
-    const script = 'import hmac,hashlib\n' +
+    const script =
+      'import hmac,hashlib\n' +
       'k=hmac.new(b"lupina",b"Key Pad for IKEv2",hashlib.sha384).digest()\n' +
       'print(hmac.new(k,bytes([0xaa])*100,hashlib.sha384).hexdigest())';
     const theirs = spawnSync('/usr/bin/python3', ['-c', script]).stdout.toString().trim();
@@ -99,7 +114,9 @@ def cert(subject, key, issuer, issuer_key, ca, san=None, start=now - day, end=no
     return b.sign(issuer_key, hashes.SHA256())
 pem = lambda c: c.public_bytes(serialization.Encoding.PEM).decode()
 der = lambda c: c.public_bytes(serialization.Encoding.DER).hex()
-ca_key, int_key, other_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+ca_key = ec.generate_private_key(ec.SECP256R1())
+int_key = ec.generate_private_key(ec.SECP256R1())
+other_key = ec.generate_private_key(ec.SECP256R1())
 leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 ca = cert('Test CA', ca_key, 'Test CA', ca_key, True)
 other = cert('Other CA', other_key, 'Other CA', other_key, True)
@@ -108,7 +125,8 @@ san = [x509.DNSName('gw.example.org'), x509.RFC822Name('gw@example.org'),
        x509.IPAddress(__import__('ipaddress').ip_address('192.0.2.1'))]
 leaf = cert('gw.example.org', leaf_key, 'Intermediate', int_key, False, san)
 direct = cert('gw.example.org', leaf_key, 'Test CA', ca_key, False, san)
-expired = cert('gw.example.org', leaf_key, 'Test CA', ca_key, False, san, now - 10 * day, now - 5 * day)
+expired = cert('gw.example.org', leaf_key, 'Test CA', ca_key, False, san,
+               now - 10 * day, now - 5 * day)
 print(json.dumps({'ca': pem(ca), 'other': pem(other), 'inter': der(inter), 'leaf': der(leaf),
   'direct': der(direct), 'expired': der(expired),
   'leafKey': leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -118,8 +136,14 @@ print(json.dumps({'ca': pem(ca), 'other': pem(other), 'inter': der(inter), 'leaf
 `;
 
 interface Material {
-  ca: string; other: string; inter: string; leaf: string; direct: string; expired: string;
-  leafKey: string; ecKey: string;
+  ca: string;
+  other: string;
+  inter: string;
+  leaf: string;
+  direct: string;
+  expired: string;
+  leafKey: string;
+  ecKey: string;
 }
 
 describe('gateway certificate checks', { skip }, () => {
@@ -133,29 +157,52 @@ describe('gateway certificate checks', { skip }, () => {
   });
 
   it('accepts chain through intermediate', () => {
-    const leaf = verifyCertificateChain([fromHex(material.leaf), fromHex(material.inter)],
-      [new X509Certificate(material.ca)], now);
+    const leaf = verifyCertificateChain(
+      [fromHex(material.leaf), fromHex(material.inter)],
+      [new X509Certificate(material.ca)],
+      now,
+    );
     assert.match(leaf.subject, /CN=gw\.example\.org/);
   });
 
   it('rejects missing intermediate', () => {
-    assert.throws(() => verifyCertificateChain([fromHex(material.leaf)],
-      [new X509Certificate(material.ca)], now), /no trusted CA issued/);
+    assert.throws(
+      () =>
+        verifyCertificateChain([fromHex(material.leaf)], [new X509Certificate(material.ca)], now),
+      /no trusted CA issued/,
+    );
   });
 
   it('rejects other CA', () => {
-    assert.throws(() => verifyCertificateChain([fromHex(material.direct)],
-      [new X509Certificate(material.other)], now), CertificateError);
+    assert.throws(
+      () =>
+        verifyCertificateChain(
+          [fromHex(material.direct)],
+          [new X509Certificate(material.other)],
+          now,
+        ),
+      CertificateError,
+    );
   });
 
   it('rejects expired certificate', () => {
-    assert.throws(() => verifyCertificateChain([fromHex(material.expired)],
-      [new X509Certificate(material.ca)], now), /valid only from/);
+    assert.throws(
+      () =>
+        verifyCertificateChain(
+          [fromHex(material.expired)],
+          [new X509Certificate(material.ca)],
+          now,
+        ),
+      /valid only from/,
+    );
   });
 
   it('rejects garbage certificate', () => {
-    assert.throws(() => verifyCertificateChain([fromHex('3003020101')],
-      [new X509Certificate(material.ca)], now), /invalid gateway certificate/);
+    assert.throws(
+      () =>
+        verifyCertificateChain([fromHex('3003020101')], [new X509Certificate(material.ca)], now),
+      /invalid gateway certificate/,
+    );
   });
 
   it('matches identities to the certificate', () => {
@@ -163,9 +210,18 @@ describe('gateway certificate checks', { skip }, () => {
     checkCertificateIdentity(leaf, parseIdentity('gw.example.org'));
     checkCertificateIdentity(leaf, parseIdentity('gw@example.org'));
     checkCertificateIdentity(leaf, parseIdentity('192.0.2.1'));
-    checkCertificateIdentity(leaf, { idType: 9, data: certificateSubjectDer(fromHex(material.direct))! });
-    assert.throws(() => checkCertificateIdentity(leaf, parseIdentity('other.example.org')), CertificateError);
-    assert.throws(() => checkCertificateIdentity(leaf, parseIdentity('192.0.2.2')), CertificateError);
+    checkCertificateIdentity(leaf, {
+      idType: 9,
+      data: certificateSubjectDer(fromHex(material.direct))!,
+    });
+    assert.throws(
+      () => checkCertificateIdentity(leaf, parseIdentity('other.example.org')),
+      CertificateError,
+    );
+    assert.throws(
+      () => checkCertificateIdentity(leaf, parseIdentity('192.0.2.2')),
+      CertificateError,
+    );
   });
 
   it('signatures verify and detect changes', () => {

@@ -7,16 +7,29 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromHex, toHex } from '../../main/ike/bytes.js';
 import { ExchangeType, NotifyType, PayloadType } from '../../main/ike/constants.js';
-import { encodeMessage, parseMessage, parseMessageSafe, payloadsOfType } from '../../main/ike/message.js';
+import {
+  encodeMessage,
+  parseMessage,
+  parseMessageSafe,
+  payloadsOfType,
+} from '../../main/ike/message.js';
 import type { PlainPayload } from '../../main/ike/payloads/chain.js';
 import { parseTrafficSelector } from '../../main/engine/traffic-selector.js';
 
 const SPI_I = fromHex('0102030405060708');
 const SPI_R = fromHex('1112131415161718');
 
-function header(nextPayload: string, length: number, flags = '08', exchange = '22', version = '20'): string {
-  return `${toHex(SPI_I)}${toHex(SPI_R)}${nextPayload}${version}${exchange}${flags}00000000` +
-    length.toString(16).padStart(8, '0');
+function header(
+  nextPayload: string,
+  length: number,
+  flags = '08',
+  exchange = '22',
+  version = '20',
+): string {
+  return (
+    `${toHex(SPI_I)}${toHex(SPI_R)}${nextPayload}${version}${exchange}${flags}00000000` +
+    length.toString(16).padStart(8, '0')
+  );
 }
 
 describe('IKE header', () => {
@@ -144,10 +157,16 @@ describe('payload chain', () => {
 
 describe('SA payload', () => {
   // One IKE proposal: ENCR_AES_GCM_16 with key length 256, PRF_HMAC_SHA2_384, DH 20.
-  const proposal = '00000024' + '01010003' +
-    '0300000c' + '01000014' + '800e0100' +
-    '03000008' + '02000006' +
-    '00000008' + '04000014';
+  const proposal =
+    '00000024' +
+    '01010003' +
+    '0300000c' +
+    '01000014' +
+    '800e0100' +
+    '03000008' +
+    '02000006' +
+    '00000008' +
+    '04000014';
 
   it('parses hand-built proposal', () => {
     const body = '0000' + (4 + proposal.length / 2).toString(16).padStart(4, '0') + proposal;
@@ -159,24 +178,41 @@ describe('SA payload', () => {
     assert.equal(parsed?.number, 1);
     assert.equal(parsed?.protocolId, 1);
     assert.equal(parsed?.transforms.length, 3);
-    assert.deepEqual(parsed?.transforms[0], { type: 1, id: 20, attributes: [{ type: 14, value: 256 }] });
+    assert.deepEqual(parsed?.transforms[0], {
+      type: 1,
+      id: 20,
+      attributes: [{ type: 14, value: 256 }],
+    });
     assert.equal(parsed?.transforms[2]?.id, 20);
   });
 
   it('encodes the same bytes', () => {
     const bytes = encodeMessage(
-      { spiI: SPI_I, spiR: SPI_R, exchangeType: 34, initiator: true, response: false, messageId: 0 },
-      [{
-        type: 33,
-        proposals: [{
-          number: 1, protocolId: 1, spi: new Uint8Array(0),
-          transforms: [
-            { type: 1, id: 20, attributes: [{ type: 14, value: 256 }] },
-            { type: 2, id: 6, attributes: [] },
-            { type: 4, id: 20, attributes: [] },
+      {
+        spiI: SPI_I,
+        spiR: SPI_R,
+        exchangeType: 34,
+        initiator: true,
+        response: false,
+        messageId: 0,
+      },
+      [
+        {
+          type: 33,
+          proposals: [
+            {
+              number: 1,
+              protocolId: 1,
+              spi: new Uint8Array(0),
+              transforms: [
+                { type: 1, id: 20, attributes: [{ type: 14, value: 256 }] },
+                { type: 2, id: 6, attributes: [] },
+                { type: 4, id: 20, attributes: [] },
+              ],
+            },
           ],
-        }],
-      }],
+        },
+      ],
     );
     const body = '0000' + (4 + proposal.length / 2).toString(16).padStart(4, '0') + proposal;
     assert.equal(toHex(bytes), header('21', 28 + body.length / 2) + body);
@@ -209,16 +245,40 @@ describe('payload round trip', () => {
       { type: 38, encoding: 4, data: fromHex('11'.repeat(20)) },
       { type: 39, method: 2, data: fromHex('22'.repeat(32)) },
       { type: 40, data: fromHex('33'.repeat(32)) },
-      { type: 41, protocolId: 3, spi: fromHex('c0ffee01'), notifyType: 16393, data: new Uint8Array(0) },
+      {
+        type: 41,
+        protocolId: 3,
+        spi: fromHex('c0ffee01'),
+        notifyType: 16393,
+        data: new Uint8Array(0),
+      },
       { type: 42, protocolId: 3, spiSize: 4, spis: [fromHex('01020304'), fromHex('05060708')] },
       { type: 43, data: fromHex('deadbeef') },
-      { type: 44, selectors: [parseTrafficSelector('192.0.2.0/24[tcp/443]')], unknownSelectors: [] },
+      {
+        type: 44,
+        selectors: [parseTrafficSelector('192.0.2.0/24[tcp/443]')],
+        unknownSelectors: [],
+      },
       { type: 45, selectors: [parseTrafficSelector('2001:db8::/32')], unknownSelectors: [] },
-      { type: 47, configType: 1, attributes: [{ type: 1, value: new Uint8Array(0) }, { type: 25, value: new Uint8Array(0) }] },
+      {
+        type: 47,
+        configType: 1,
+        attributes: [
+          { type: 1, value: new Uint8Array(0) },
+          { type: 25, value: new Uint8Array(0) },
+        ],
+      },
       { type: 48, code: 1, identifier: 7, eapType: 1, data: new TextEncoder().encode('hi') },
     ];
     const bytes = encodeMessage(
-      { spiI: SPI_I, spiR: SPI_R, exchangeType: 35, initiator: true, response: false, messageId: 1 },
+      {
+        spiI: SPI_I,
+        spiR: SPI_R,
+        exchangeType: 35,
+        initiator: true,
+        response: false,
+        messageId: 1,
+      },
       payloads,
     );
     const result = parseMessage(bytes);

@@ -9,10 +9,17 @@ import { spawnSync } from 'node:child_process';
 import { getDiffieHellman } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { fromHex, toHex } from '../../main/ike/bytes.js';
-import { deriveChildSaKeys, deriveIkeSaKeys, deriveSkeyseed } from '../../main/ike/crypto/ike-keys.js';
+import {
+  deriveChildSaKeys,
+  deriveIkeSaKeys,
+  deriveSkeyseed,
+} from '../../main/ike/crypto/ike-keys.js';
 import { SK_ENCRYPTIONS, SK_INTEGRITIES } from '../../main/ike/crypto/ike-transforms.js';
 import {
-  createKeyExchange, ecpWithPrivateKey, KeyExchangeError, x25519WithPrivateKey,
+  createKeyExchange,
+  ecpWithPrivateKey,
+  KeyExchangeError,
+  x25519WithPrivateKey,
 } from '../../main/ike/crypto/key-exchange.js';
 import { PRF_ALGORITHMS, prf, prfPlus } from '../../main/ike/crypto/prf.js';
 import { openEncryptedPayload, sealEncryptedMessage } from '../../main/ike/crypto/sk-payload.js';
@@ -29,27 +36,51 @@ function python(script: string, input: object): string {
 describe('ECP groups (RFC 5903 section 8)', () => {
   it('group 19 vector', () => {
     const i = fromHex('C88F01F510D9AC3F70A292DAA2316DE544E9AAB8AFE84049C62A9C57862D1433');
-    const gr = fromHex('D12DFB5289C8D4F81208B70270398C342296970A0BCCB74C736FC7554494BF63' +
-      '56FBF3CA366CC23E8157854C13C58D6AAC23F046ADA30F8353E74F33039872AB');
+    const gr = fromHex(
+      'D12DFB5289C8D4F81208B70270398C342296970A0BCCB74C736FC7554494BF63' +
+        '56FBF3CA366CC23E8157854C13C58D6AAC23F046ADA30F8353E74F33039872AB',
+    );
     const { publicValue, sharedSecret } = ecpWithPrivateKey(19, i, gr);
-    assert.equal(toHex(publicValue), ('DAD0B65394221CF9B051E1FECA5787D098DFE637FC90B9EF945D0C3772581180' +
-      '5271A0461CDB8252D61F1C456FA3E59AB1F45B33ACCF5F58389E0577B8990BB3').toLowerCase());
-    assert.equal(toHex(sharedSecret),
-      'd6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de');
+    assert.equal(
+      toHex(publicValue),
+      (
+        'DAD0B65394221CF9B051E1FECA5787D098DFE637FC90B9EF945D0C3772581180' +
+        '5271A0461CDB8252D61F1C456FA3E59AB1F45B33ACCF5F58389E0577B8990BB3'
+      ).toLowerCase(),
+    );
+    assert.equal(
+      toHex(sharedSecret),
+      'd6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de',
+    );
   });
 
   it('group 20 vector', () => {
-    const i = fromHex('099F3C7034D4A2C699884D73A375A67F7624EF7C6B3C0F160647B67414DCE655' +
-      'E35B538041E649EE3FAEF896783AB194');
-    const gr = fromHex('E558DBEF53EECDE3D3FCCFC1AEA08A89A987475D12FD950D83CFA41732BC509D' +
-      '0D1AC43A0336DEF96FDA41D0774A3571DCFBEC7AACF3196472169E838430367F66EEBE3C6E70C416DD5F' +
-      '0C68759DD1FFF83FA40142209DFF5EAAD96DB9E6386C');
+    const i = fromHex(
+      '099F3C7034D4A2C699884D73A375A67F7624EF7C6B3C0F160647B67414DCE655' +
+        'E35B538041E649EE3FAEF896783AB194',
+    );
+    const gr = fromHex(
+      'E558DBEF53EECDE3D3FCCFC1AEA08A89A987475D12FD950D83CFA41732BC509D' +
+        '0D1AC43A0336DEF96FDA41D0774A3571DCFBEC7AACF3196472169E838430367F66EEBE3C6E70C416DD5F' +
+        '0C68759DD1FFF83FA40142209DFF5EAAD96DB9E6386C',
+    );
     const { publicValue, sharedSecret } = ecpWithPrivateKey(20, i, gr);
-    assert.equal(toHex(publicValue), ('667842D7D180AC2CDE6F74F37551F55755C7645C20EF73E31634FE72B4C55EE6' +
-      'DE3AC808ACB4BDB4C88732AEE95F41AA9482ED1FC0EEB9CAFC4984625CCFC23F65032149E0E144ADA024181535A0' +
-      'F38EEB9FCFF3C2C947DAE69B4C634573A81C').toLowerCase());
-    assert.equal(toHex(sharedSecret), ('11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4' +
-      'D603135569B9E9D09CF5D4A270F59746').toLowerCase());
+    assert.equal(
+      toHex(publicValue),
+      (
+        '667842D7D180AC2CDE6F74F37551F55755C7645C20EF73E31634FE72B4C55EE6' +
+        'DE3AC808ACB4BDB4C88732AEE95F41AA' +
+        '9482ED1FC0EEB9CAFC4984625CCFC23F65032149E0E144ADA024181535A0F38E' +
+        'EB9FCFF3C2C947DAE69B4C634573A81C'
+      ).toLowerCase(),
+    );
+    assert.equal(
+      toHex(sharedSecret),
+      (
+        '11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4' +
+        'D603135569B9E9D09CF5D4A270F59746'
+      ).toLowerCase(),
+    );
   });
 
   it('rejects point off the curve', () => {
@@ -67,7 +98,10 @@ describe('ECP groups (RFC 5903 section 8)', () => {
   it('both sides agree', () => {
     const a = createKeyExchange(19);
     const b = createKeyExchange(19);
-    assert.equal(toHex(a.computeSharedSecret(b.publicValue)), toHex(b.computeSharedSecret(a.publicValue)));
+    assert.equal(
+      toHex(a.computeSharedSecret(b.publicValue)),
+      toHex(b.computeSharedSecret(a.publicValue)),
+    );
   });
 });
 
@@ -75,15 +109,19 @@ describe('X25519 (RFC 7748)', () => {
   it('section 5.2 vector', () => {
     const scalar = fromHex('a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4');
     const u = fromHex('e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c');
-    assert.equal(toHex(x25519WithPrivateKey(scalar, u)),
-      'c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552');
+    assert.equal(
+      toHex(x25519WithPrivateKey(scalar, u)),
+      'c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552',
+    );
   });
 
   it('section 6.1 shared secret', () => {
     const alice = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
     const bobPublic = fromHex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-    assert.equal(toHex(x25519WithPrivateKey(alice, bobPublic)),
-      '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
+    assert.equal(
+      toHex(x25519WithPrivateKey(alice, bobPublic)),
+      '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
+    );
   });
 
   it('rejects low-order point', () => {
@@ -95,7 +133,10 @@ describe('X25519 (RFC 7748)', () => {
     const a = createKeyExchange(31);
     const b = createKeyExchange(31);
     assert.equal(a.publicValue.length, 32);
-    assert.equal(toHex(a.computeSharedSecret(b.publicValue)), toHex(b.computeSharedSecret(a.publicValue)));
+    assert.equal(
+      toHex(a.computeSharedSecret(b.publicValue)),
+      toHex(b.computeSharedSecret(a.publicValue)),
+    );
   });
 });
 
@@ -129,20 +170,26 @@ describe('PRF (RFC 4868 via RFC 4231 vectors)', () => {
   const data = new TextEncoder().encode('what do ya want for nothing?');
 
   it('HMAC-SHA-256 test case 2', () => {
-    assert.equal(toHex(prf(PRF_ALGORITHMS[5]!, key, data)),
-      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    assert.equal(
+      toHex(prf(PRF_ALGORITHMS[5]!, key, data)),
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
   });
 
   it('HMAC-SHA-384 test case 2', () => {
-    assert.equal(toHex(prf(PRF_ALGORITHMS[6]!, key, data)),
+    assert.equal(
+      toHex(prf(PRF_ALGORITHMS[6]!, key, data)),
       'af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e' +
-      '8e2240ca5e69e2c78b3239ecfab21649');
+        '8e2240ca5e69e2c78b3239ecfab21649',
+    );
   });
 
   it('HMAC-SHA-512 test case 2', () => {
-    assert.equal(toHex(prf(PRF_ALGORITHMS[7]!, key, data)),
+    assert.equal(
+      toHex(prf(PRF_ALGORITHMS[7]!, key, data)),
       '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554' +
-      '9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737');
+        '9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737',
+    );
   });
 });
 
@@ -162,15 +209,26 @@ describe('prf+ and key derivation', () => {
   it('prf+ matches Python hmac', () => {
     const key = fromHex('0f'.repeat(48));
     const seed = fromHex('a1b2c3'.repeat(30));
-    for (const [id, hash] of [[5, 'sha256'], [6, 'sha384'], [7, 'sha512']] as const) {
+    for (const [id, hash] of [
+      [5, 'sha256'],
+      [6, 'sha384'],
+      [7, 'sha512'],
+    ] as const) {
       const ours = prfPlus(PRF_ALGORITHMS[id]!, key, seed, 250);
-      const theirs = python(PYTHON_PRF_PLUS, { key: toHex(key), seed: toHex(seed), length: 250, hash });
+      const theirs = python(PYTHON_PRF_PLUS, {
+        key: toHex(key),
+        seed: toHex(seed),
+        length: 250,
+        hash,
+      });
       assert.equal(toHex(ours), theirs, hash);
     }
   });
 
   it('prf+ refuses 256 blocks', () => {
-    assert.throws(() => prfPlus(PRF_ALGORITHMS[5]!, new Uint8Array(32), new Uint8Array(0), 256 * 32));
+    assert.throws(() =>
+      prfPlus(PRF_ALGORITHMS[5]!, new Uint8Array(32), new Uint8Array(0), 256 * 32),
+    );
   });
 
   it('IKE keys split in order', () => {
@@ -183,10 +241,15 @@ describe('prf+ and key derivation', () => {
     const skeyseed = deriveSkeyseed(algorithm, ni, nr, secret);
     // RFC 7296 section 2.14: SKEYSEED = prf(Ni | Nr, g^ir).
     assert.equal(toHex(skeyseed), toHex(prf(algorithm, new Uint8Array([...ni, ...nr]), secret)));
-    const keys = deriveIkeSaKeys(algorithm, skeyseed, ni, nr, spiI, spiR, { integrity: 32, encryption: 16 });
+    const keys = deriveIkeSaKeys(algorithm, skeyseed, ni, nr, spiI, spiR, {
+      integrity: 32,
+      encryption: 16,
+    });
     const stream = python(PYTHON_PRF_PLUS, {
-      key: toHex(skeyseed), seed: toHex(new Uint8Array([...ni, ...nr, ...spiI, ...spiR])),
-      length: 32 * 3 + 32 * 2 + 16 * 2, hash: 'sha256',
+      key: toHex(skeyseed),
+      seed: toHex(new Uint8Array([...ni, ...nr, ...spiI, ...spiR])),
+      length: 32 * 3 + 32 * 2 + 16 * 2,
+      hash: 'sha256',
     });
     const expected = [32, 32, 32, 16, 16, 32, 32];
     const names = ['skD', 'skAi', 'skAr', 'skEi', 'skEr', 'skPi', 'skPr'] as const;
@@ -206,7 +269,10 @@ describe('prf+ and key derivation', () => {
     const pfs = fromHex('08'.repeat(48));
     const keys = deriveChildSaKeys(algorithm, skD, ni, nr, { encryption: 20, integrity: 0 }, pfs);
     const stream = python(PYTHON_PRF_PLUS, {
-      key: toHex(skD), seed: toHex(new Uint8Array([...pfs, ...ni, ...nr])), length: 40, hash: 'sha384',
+      key: toHex(skD),
+      seed: toHex(new Uint8Array([...pfs, ...ni, ...nr])),
+      length: 40,
+      hash: 'sha384',
     });
     assert.equal(toHex(keys.encryptionI), stream.slice(0, 40));
     assert.equal(toHex(keys.encryptionR), stream.slice(40, 80));
@@ -238,13 +304,24 @@ print(plain[:len(plain) - pad - 1].hex())
 
 describe('SK payload', { skip: hasPython ? false : 'needs python3-cryptography' }, () => {
   const fields = {
-    spiI: fromHex('0102030405060708'), spiR: fromHex('1112131415161718'),
-    exchangeType: 35, initiator: true, response: false, messageId: 1,
+    spiI: fromHex('0102030405060708'),
+    spiR: fromHex('1112131415161718'),
+    exchangeType: 35,
+    initiator: true,
+    response: false,
+    messageId: 1,
   };
-  const plaintext = fromHex('2900000c' + '01000000c0000201'.slice(0, 16) + '00000014' + '44'.repeat(16));
+  const plaintext = fromHex(
+    '2900000c' + '01000000c0000201'.slice(0, 16) + '00000014' + '44'.repeat(16),
+  );
   const cases = [
     { name: 'AES-GCM-16', kind: 'gcm', id: 20, key: fromHex('10'.repeat(32) + 'a1a2a3a4') },
-    { name: 'ChaCha20-Poly1305', kind: 'chacha', id: 28, key: fromHex('20'.repeat(32) + 'b1b2b3b4') },
+    {
+      name: 'ChaCha20-Poly1305',
+      kind: 'chacha',
+      id: 28,
+      key: fromHex('20'.repeat(32) + 'b1b2b3b4'),
+    },
     { name: 'AES-CBC HMAC-SHA-256', kind: 'cbc', id: 12, key: fromHex('30'.repeat(16)) },
   ];
 
@@ -257,13 +334,22 @@ describe('SK payload', { skip: hasPython ? false : 'needs python3-cryptography' 
           ? { integrity: SK_INTEGRITIES[12]!, integrityKey: fromHex('40'.repeat(32)) }
           : {}),
       };
-      const sealed = sealEncryptedMessage({
-        fields, payloadType: 46, innerType: 35, extraHeader: new Uint8Array(0), plaintext,
-      }, keys);
+      const sealed = sealEncryptedMessage(
+        {
+          fields,
+          payloadType: 46,
+          innerType: 35,
+          extraHeader: new Uint8Array(0),
+          plaintext,
+        },
+        keys,
+      );
       const parsed = parseMessage(sealed);
       assert.equal(parsed.ok, true);
       const theirs = python(PYTHON_OPEN, {
-        message: toHex(sealed), key: toHex(testCase.key), kind: testCase.kind,
+        message: toHex(sealed),
+        key: toHex(testCase.key),
+        kind: testCase.kind,
         integrityKey: '40'.repeat(32),
       });
       assert.equal(theirs, toHex(plaintext));
@@ -281,9 +367,16 @@ describe('SK payload', { skip: hasPython ? false : 'needs python3-cryptography' 
 
   it('header change fails ICV', () => {
     const keys = { encryption: SK_ENCRYPTIONS[20]!, encryptionKey: cases[0]!.key };
-    const sealed = sealEncryptedMessage({
-      fields, payloadType: 46, innerType: 35, extraHeader: new Uint8Array(0), plaintext,
-    }, keys);
+    const sealed = sealEncryptedMessage(
+      {
+        fields,
+        payloadType: 46,
+        innerType: 35,
+        extraHeader: new Uint8Array(0),
+        plaintext,
+      },
+      keys,
+    );
     sealed[23] = 2; // Message ID
     const opened = openEncryptedPayload(sealed, 32, keys);
     assert.equal(opened.ok, false);

@@ -13,8 +13,13 @@ import { parseProposalSpec, proposalFromSpec } from '../../main/ike/proposal.js'
 
 const ITERATIONS = 100_000;
 const CODES = new Set([
-  'truncated', 'invalid-length', 'invalid-value', 'trailing-data',
-  'unsupported-critical-payload', 'invalid-major-version', 'invalid-nesting',
+  'truncated',
+  'invalid-length',
+  'invalid-value',
+  'trailing-data',
+  'unsupported-critical-payload',
+  'invalid-major-version',
+  'invalid-nesting',
 ]);
 
 /** Mulberry32, a small seeded generator, so that every run gets the same inputs. */
@@ -31,23 +36,38 @@ function generator(seed: number): () => number {
 
 function seedMessages(): Uint8Array[] {
   const fields = {
-    spiI: fromHex('0102030405060708'), spiR: fromHex('1112131415161718'),
-    exchangeType: 34, initiator: true, response: false, messageId: 0,
+    spiI: fromHex('0102030405060708'),
+    spiR: fromHex('1112131415161718'),
+    exchangeType: 34,
+    initiator: true,
+    response: false,
+    messageId: 0,
   };
-  const proposals = ['aes256gcm16-prfsha384-ecp384', 'aes128-sha256-x25519-modp2048']
-    .map((text, index) => proposalFromSpec(parseProposalSpec(text, 'ike'), index + 1, new Uint8Array(0)));
+  const proposals = ['aes256gcm16-prfsha384-ecp384', 'aes128-sha256-x25519-modp2048'].map(
+    (text, index) => proposalFromSpec(parseProposalSpec(text, 'ike'), index + 1, new Uint8Array(0)),
+  );
   const all: PlainPayload[] = [
     { type: 33, proposals },
     { type: 34, group: 31, data: new Uint8Array(32).fill(9) },
     { type: 40, data: new Uint8Array(32).fill(7) },
-    { type: 41, protocolId: 0, spi: new Uint8Array(0), notifyType: 16388, data: new Uint8Array(20) },
+    {
+      type: 41,
+      protocolId: 0,
+      spi: new Uint8Array(0),
+      notifyType: 16388,
+      data: new Uint8Array(20),
+    },
     { type: 35, idType: 3, data: new TextEncoder().encode('client@example.org') },
     { type: 37, encoding: 4, data: new Uint8Array(40).fill(0x30) },
     { type: 38, encoding: 4, data: new Uint8Array(20) },
     { type: 39, method: 14, data: new Uint8Array(40).fill(1) },
     { type: 42, protocolId: 3, spiSize: 4, spis: [fromHex('01020304')] },
     { type: 43, data: fromHex('deadbeef') },
-    { type: 44, selectors: [parseTrafficSelector('0.0.0.0/0'), parseTrafficSelector('::/0')], unknownSelectors: [] },
+    {
+      type: 44,
+      selectors: [parseTrafficSelector('0.0.0.0/0'), parseTrafficSelector('::/0')],
+      unknownSelectors: [],
+    },
     { type: 47, configType: 2, attributes: [{ type: 1, value: fromHex('c6336401') }] },
     { type: 48, code: 1, identifier: 1, eapType: 1, data: fromHex('41') },
   ];
@@ -113,7 +133,9 @@ it('parser survives 100k mutated inputs', () => {
     try {
       result = parseMessageSafe(input);
     } catch (error) {
-      assert.fail(`parseMessageSafe threw on input ${Buffer.from(input).toString('hex')}: ${String(error)}`);
+      assert.fail(
+        `parseMessageSafe threw on input ${Buffer.from(input).toString('hex')}: ${String(error)}`,
+      );
     }
     if (result.ok) {
       accepted++;

@@ -9,7 +9,10 @@ import { parseTrafficSelector } from '../../main/engine/traffic-selector.js';
 import { fromHex, toHex } from '../../main/ike/bytes.js';
 import { FragmentAssembler } from '../../main/ike/fragment-assembler.js';
 import {
-  checkSelectedProposal, parseProposalSpec, ProposalError, proposalFromSpec,
+  checkSelectedProposal,
+  parseProposalSpec,
+  ProposalError,
+  proposalFromSpec,
 } from '../../main/ike/proposal.js';
 import { selectorWithin } from '../../main/ike/tasks/child-sa-negotiation.js';
 import { parseConfigReply } from '../../main/ike/tasks/configuration.js';
@@ -48,44 +51,113 @@ describe('proposal notation', () => {
 
 describe('chosen proposal check', () => {
   const offered = [
-    proposalFromSpec(parseProposalSpec('aes256gcm16-prfsha384-ecp384', 'ike'), 1, new Uint8Array(0)),
+    proposalFromSpec(
+      parseProposalSpec('aes256gcm16-prfsha384-ecp384', 'ike'),
+      1,
+      new Uint8Array(0),
+    ),
     proposalFromSpec(parseProposalSpec('aes128-sha256-x25519-ecp256', 'ike'), 2, new Uint8Array(0)),
   ];
-  const choose = (number: number, transforms: [number, number, number?][]) => [{
-    number, protocolId: 1, spi: new Uint8Array(0),
-    transforms: transforms.map(([type, id, bits]) => ({
-      type, id, attributes: bits === undefined ? [] : [{ type: 14, value: bits }],
-    })),
-  }];
+  const choose = (number: number, transforms: [number, number, number?][]) => [
+    {
+      number,
+      protocolId: 1,
+      spi: new Uint8Array(0),
+      transforms: transforms.map(([type, id, bits]) => ({
+        type,
+        id,
+        attributes: bits === undefined ? [] : [{ type: 14, value: bits }],
+      })),
+    },
+  ];
 
   it('accepts one of each type', () => {
-    const selected = checkSelectedProposal(choose(2, [[1, 12, 128], [2, 5], [3, 12], [4, 19]]), offered, 0);
+    const selected = checkSelectedProposal(
+      choose(2, [
+        [1, 12, 128],
+        [2, 5],
+        [3, 12],
+        [4, 19],
+      ]),
+      offered,
+      0,
+    );
     assert.equal(selected.proposalNumber, 2);
     assert.equal(selected.dhGroup, 19);
     assert.deepEqual(selected.encryption, { id: 12, keyBits: 128 });
   });
 
   it('rejects transform from another proposal', () => {
-    assert.throws(() => checkSelectedProposal(choose(2, [[1, 20, 256], [2, 5], [3, 12], [4, 19]]), offered, 0),
-      /not offered/);
+    assert.throws(
+      () =>
+        checkSelectedProposal(
+          choose(2, [
+            [1, 20, 256],
+            [2, 5],
+            [3, 12],
+            [4, 19],
+          ]),
+          offered,
+          0,
+        ),
+      /not offered/,
+    );
   });
 
   it('rejects changed key length', () => {
-    assert.throws(() => checkSelectedProposal(choose(1, [[1, 20, 128], [2, 6], [4, 20]]), offered, 0),
-      /not offered/);
+    assert.throws(
+      () =>
+        checkSelectedProposal(
+          choose(1, [
+            [1, 20, 128],
+            [2, 6],
+            [4, 20],
+          ]),
+          offered,
+          0,
+        ),
+      /not offered/,
+    );
   });
 
   it('rejects two DH groups', () => {
-    assert.throws(() => checkSelectedProposal(choose(2, [[1, 12, 128], [2, 5], [3, 12], [4, 19], [4, 31]]), offered, 0),
-      /2 transforms/);
+    assert.throws(
+      () =>
+        checkSelectedProposal(
+          choose(2, [
+            [1, 12, 128],
+            [2, 5],
+            [3, 12],
+            [4, 19],
+            [4, 31],
+          ]),
+          offered,
+          0,
+        ),
+      /2 transforms/,
+    );
   });
 
   it('rejects missing PRF', () => {
-    assert.throws(() => checkSelectedProposal(choose(1, [[1, 20, 256], [4, 20]]), offered, 0), /no PRF/);
+    assert.throws(
+      () =>
+        checkSelectedProposal(
+          choose(1, [
+            [1, 20, 256],
+            [4, 20],
+          ]),
+          offered,
+          0,
+        ),
+      /no PRF/,
+    );
   });
 
   it('rejects unknown proposal number', () => {
-    assert.throws(() => checkSelectedProposal(choose(3, [[1, 20, 256]]), offered, 0), /not offered/);
+    assert.throws(
+      () => checkSelectedProposal(choose(3, [[1, 20, 256]]), offered, 0),
+      /not offered/,
+    );
   });
 });
 
@@ -113,17 +185,21 @@ describe('traffic selector narrowing', () => {
 
 describe('configuration reply', () => {
   it('reads addresses, DNS and domain', () => {
-    const config = parseConfigReply({
-      type: 47, configType: 2,
-      attributes: [
-        { type: 1, value: fromHex('c6336401') },
-        { type: 3, value: fromHex('cb007135') },
-        { type: 8, value: fromHex('20010db8000000000000000000000001' + '40') },
-        { type: 10, value: fromHex('20010db8000000000000000000000053') },
-        { type: 25, value: new TextEncoder().encode('corp.example.org') },
-        { type: 1, value: fromHex('c63364') },
-      ],
-    }, silentLogger);
+    const config = parseConfigReply(
+      {
+        type: 47,
+        configType: 2,
+        attributes: [
+          { type: 1, value: fromHex('c6336401') },
+          { type: 3, value: fromHex('cb007135') },
+          { type: 8, value: fromHex('20010db8000000000000000000000001' + '40') },
+          { type: 10, value: fromHex('20010db8000000000000000000000053') },
+          { type: 25, value: new TextEncoder().encode('corp.example.org') },
+          { type: 1, value: fromHex('c63364') },
+        ],
+      },
+      silentLogger,
+    );
     assert.equal(toHex(config.ipv4!), 'c6336401');
     assert.equal(config.ipv6?.prefixLength, 64);
     assert.equal(config.dns.length, 2);
@@ -131,9 +207,14 @@ describe('configuration reply', () => {
   });
 
   it('ignores CFG_REQUEST type', () => {
-    const config = parseConfigReply({
-      type: 47, configType: 1, attributes: [{ type: 1, value: fromHex('c6336401') }],
-    }, silentLogger);
+    const config = parseConfigReply(
+      {
+        type: 47,
+        configType: 1,
+        attributes: [{ type: 1, value: fromHex('c6336401') }],
+      },
+      silentLogger,
+    );
     assert.equal(config.ipv4, undefined);
   });
 });

@@ -23,8 +23,12 @@ class FakeClock implements Clock {
   private timers: { at: number; callback: () => void; id: number }[] = [];
   private nextId = 1;
 
-  now(): number { return this.time; }
-  date(): Date { return new Date(0); }
+  now(): number {
+    return this.time;
+  }
+  date(): Date {
+    return new Date(0);
+  }
   setTimer(callback: () => void, delayMs: number): unknown {
     const id = this.nextId++;
     this.timers.push({ at: this.time + delayMs, callback, id });
@@ -54,12 +58,24 @@ class FakeTransport implements IkeTransport {
   sent: { at: number; datagram: Uint8Array }[] = [];
   private receiver: (datagram: Uint8Array) => void = () => undefined;
   constructor(private readonly clock: FakeClock) {}
-  send(datagram: Uint8Array): void { this.sent.push({ at: this.clock.now(), datagram }); }
-  onDatagram(callback: (datagram: Uint8Array) => void): void { this.receiver = callback; }
-  deliver(datagram: Uint8Array): void { this.receiver(datagram); }
-  floatToNatTraversal(): Promise<void> { return Promise.resolve(); }
-  localEndpoint() { return { address: fromHex('c000020a'), port: 500 }; }
-  remoteEndpoint() { return { address: fromHex('c0000201'), port: 500 }; }
+  send(datagram: Uint8Array): void {
+    this.sent.push({ at: this.clock.now(), datagram });
+  }
+  onDatagram(callback: (datagram: Uint8Array) => void): void {
+    this.receiver = callback;
+  }
+  deliver(datagram: Uint8Array): void {
+    this.receiver(datagram);
+  }
+  floatToNatTraversal(): Promise<void> {
+    return Promise.resolve();
+  }
+  localEndpoint() {
+    return { address: fromHex('c000020a'), port: 500 };
+  }
+  remoteEndpoint() {
+    return { address: fromHex('c0000201'), port: 500 };
+  }
   close(): void {}
 }
 
@@ -69,28 +85,52 @@ const KEY_EI = fromHex('11'.repeat(16) + '01020304');
 const KEY_ER = fromHex('22'.repeat(16) + '05060708');
 
 function makeSa(): IkeSaState {
-  const suite = { encryption: SK_ENCRYPTIONS[20]!, encryptionKeyLength: 16, prf: PRF_ALGORITHMS[5]!, dhGroup: 19 };
+  const suite = {
+    encryption: SK_ENCRYPTIONS[20]!,
+    encryptionKeyLength: 16,
+    prf: PRF_ALGORITHMS[5]!,
+    dhGroup: 19,
+  };
   const keys = {
-    skD: new Uint8Array(32), skAi: new Uint8Array(0), skAr: new Uint8Array(0),
-    skEi: KEY_EI.slice(), skEr: KEY_ER.slice(), skPi: new Uint8Array(32), skPr: new Uint8Array(32),
+    skD: new Uint8Array(32),
+    skAi: new Uint8Array(0),
+    skAr: new Uint8Array(0),
+    skEi: KEY_EI.slice(),
+    skEr: KEY_ER.slice(),
+    skPi: new Uint8Array(32),
+    skPr: new Uint8Array(32),
   };
   return new IkeSaState(SPI_I, SPI_R, suite, keys, new Uint8Array(32), new Uint8Array(32), false);
 }
 
 /** Seals a message as the gateway would: with SK_er and the Initiator flag clear. */
-function gatewayMessage(exchangeType: number, messageId: number, response: boolean, payloads: PlainPayload[]) {
+function gatewayMessage(
+  exchangeType: number,
+  messageId: number,
+  response: boolean,
+  payloads: PlainPayload[],
+) {
   const chain = encodePayloadChain(payloads);
-  return sealEncryptedMessage({
-    fields: { spiI: SPI_I, spiR: SPI_R, exchangeType, initiator: false, response, messageId },
-    payloadType: 46, innerType: chain.firstType, extraHeader: new Uint8Array(0), plaintext: chain.bytes,
-  }, { encryption: SK_ENCRYPTIONS[20]!, encryptionKey: KEY_ER });
+  return sealEncryptedMessage(
+    {
+      fields: { spiI: SPI_I, spiR: SPI_R, exchangeType, initiator: false, response, messageId },
+      payloadType: 46,
+      innerType: chain.firstType,
+      extraHeader: new Uint8Array(0),
+      plaintext: chain.bytes,
+    },
+    { encryption: SK_ENCRYPTIONS[20]!, encryptionKey: KEY_ER },
+  );
 }
 
 function setup() {
   const clock = new FakeClock();
   const transport = new FakeTransport(clock);
   const session = new IkeSession(transport, clock, silentLogger, SPI_I, {
-    initialTimeoutMs: 1000, multiplier: 2, maxTimeoutMs: 8000, giveUpAfterMs: 20_000,
+    initialTimeoutMs: 1000,
+    multiplier: 2,
+    maxTimeoutMs: 8000,
+    giveUpAfterMs: 20_000,
   });
   return { clock, transport, session };
 }
@@ -98,15 +138,29 @@ function setup() {
 describe('IKE session', () => {
   it('retransmits with back-off, then gives up', async () => {
     const { clock, transport, session } = setup();
-    const request = encodeMessage({
-      spiI: SPI_I, spiR: new Uint8Array(8), exchangeType: 34, initiator: true, response: false, messageId: 0,
-    }, [{ type: 40, data: new Uint8Array(16) }]);
+    const request = encodeMessage(
+      {
+        spiI: SPI_I,
+        spiR: new Uint8Array(8),
+        exchangeType: 34,
+        initiator: true,
+        response: false,
+        messageId: 0,
+      },
+      [{ type: 40, data: new Uint8Array(16) }],
+    );
     const pending = session.requestInit(request);
     clock.advance(25_000);
-    await assert.rejects(pending, (error: unknown) =>
-      error instanceof IkeError && error.code === 'timeout' && /IKE_SA_INIT/.test(error.message));
+    await assert.rejects(
+      pending,
+      (error: unknown) =>
+        error instanceof IkeError && error.code === 'timeout' && /IKE_SA_INIT/.test(error.message),
+    );
     // Sent at 0, then after waits of 1, 2, 4, 8 and 8 seconds, and the give-up at 20 s.
-    assert.deepEqual(transport.sent.map((s) => s.at), [0, 1000, 3000, 7000, 15_000]);
+    assert.deepEqual(
+      transport.sent.map((s) => s.at),
+      [0, 1000, 3000, 7000, 15_000],
+    );
     assert.equal(session.counters.retransmissions, 4);
     assert.equal(toHex(transport.sent[4]!.datagram), toHex(request));
   });
@@ -120,7 +174,9 @@ describe('IKE session', () => {
 
     transport.deliver(gatewayMessage(ExchangeType.INFORMATIONAL, 7, true, []));
     assert.equal(session.counters.drops['unexpected-message-id'], 1);
-    transport.deliver(gatewayMessage(ExchangeType.INFORMATIONAL, 1, true, [{ type: 43, data: fromHex('aa') }]));
+    transport.deliver(
+      gatewayMessage(ExchangeType.INFORMATIONAL, 1, true, [{ type: 43, data: fromHex('aa') }]),
+    );
     const payloads = await pending;
     assert.equal(payloads.length, 1);
     assert.equal(payloads[0]?.type, 43);

@@ -15,14 +15,19 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
-  GATEWAY_ADDRESS, startStrongswanGateway, type StrongswanGateway,
+  GATEWAY_ADDRESS,
+  startStrongswanGateway,
+  type StrongswanGateway,
 } from '../lab/strongswan.js';
 
 const run = promisify(execFile);
 const DRIVER = fileURLToPath(new URL('./fixtures/run-client.ts', import.meta.url));
 const SECRET = 'lupina-interop-secret';
-const available = process.getuid?.() === 0 && existsSync('/usr/lib/ipsec/charon') &&
-  existsSync('/usr/sbin/swanctl') && existsSync('/usr/bin/pki');
+const available =
+  process.getuid?.() === 0 &&
+  existsSync('/usr/lib/ipsec/charon') &&
+  existsSync('/usr/sbin/swanctl') &&
+  existsSync('/usr/bin/pki');
 const skip = available ? false : 'needs root, charon, swanctl and pki';
 
 interface ClientResult {
@@ -31,10 +36,18 @@ interface ClientResult {
   spiI: string;
   spiR: string;
   child: {
-    inboundSpi: string; outboundSpi: string; encryption: string; encryptionKeyLength: number;
-    integrity?: string; udpEncapsulation: boolean; local: string[]; remote: string[];
-    inboundEncryptionKey: string; outboundEncryptionKey: string;
-    inboundIntegrityKey?: string; outboundIntegrityKey?: string;
+    inboundSpi: string;
+    outboundSpi: string;
+    encryption: string;
+    encryptionKeyLength: number;
+    integrity?: string;
+    udpEncapsulation: boolean;
+    local: string[];
+    remote: string[];
+    inboundEncryptionKey: string;
+    outboundEncryptionKey: string;
+    inboundIntegrityKey?: string;
+    outboundIntegrityKey?: string;
   };
   virtualIp?: string;
   dns: string[];
@@ -45,14 +58,24 @@ interface ClientResult {
 interface RunningClient {
   result: ClientResult;
   send(command: string): Promise<Record<string, unknown>>;
+  /** Waits for the next output line without sending a command. */
+  next(): Promise<Record<string, unknown>>;
   stop(): void;
 }
 
 async function startClient(gateway: StrongswanGateway, profile: object): Promise<RunningClient> {
   const encoded = Buffer.from(JSON.stringify(profile)).toString('base64');
-  const child = gateway.spawnInClient(process.execPath, ['--import', 'tsx', DRIVER, encoded, GATEWAY_ADDRESS]);
+  const child = gateway.spawnInClient(process.execPath, [
+    '--import',
+    'tsx',
+    DRIVER,
+    encoded,
+    GATEWAY_ADDRESS,
+  ]);
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const nextLine = async () => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
@@ -70,6 +93,7 @@ async function startClient(gateway: StrongswanGateway, profile: object): Promise
       child.stdin?.write(`${command}\n`);
       return nextLine();
     },
+    next: nextLine,
     stop: () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -94,14 +118,29 @@ function keyFromLog(log: string, label: string, end: number): string {
   return hex.toLowerCase();
 }
 
+const GATEWAY_IKE_PROPOSALS = [
+  'aes256gcm16-prfsha384-ecp384',
+  'aes128-sha256-x25519',
+  'aes256-sha384-modp3072',
+  'chacha20poly1305-prfsha256-ecp256',
+].join(', ');
+const GATEWAY_ESP_PROPOSALS = [
+  'aes128gcm16-x25519',
+  'aes128gcm16',
+  'aes128-sha256',
+  'aes256-sha512',
+  'chacha20poly1305',
+].join(', ');
+
 const PSK_GATEWAY = `
 connections {
   rw {
     version = 2
-    proposals = aes256gcm16-prfsha384-ecp384, aes128-sha256-x25519, aes256-sha384-modp3072
+    proposals = ${GATEWAY_IKE_PROPOSALS}
     local_addrs = ${GATEWAY_ADDRESS}
     pools = pool4
     fragmentation = yes
+    dpd_delay = 1s
     local {
       auth = psk
       id = gw.example.org
@@ -113,7 +152,7 @@ connections {
     children {
       net {
         local_ts = 0.0.0.0/0
-        esp_proposals = aes128gcm16-x25519, aes128gcm16, aes128-sha256, aes256-sha512
+        esp_proposals = ${GATEWAY_ESP_PROPOSALS}
       }
     }
   }
@@ -175,11 +214,23 @@ async function checkEstablished(
   const log = await gateway.log();
   const established = log.indexOf(`established with SPIs ${result.child.outboundSpi}_i`);
   assert.ok(established > 0, 'charon log lacks the CHILD_SA establishment');
-  assert.equal(result.child.outboundEncryptionKey, keyFromLog(log, 'encryption initiator key', established));
-  assert.equal(result.child.inboundEncryptionKey, keyFromLog(log, 'encryption responder key', established));
+  assert.equal(
+    result.child.outboundEncryptionKey,
+    keyFromLog(log, 'encryption initiator key', established),
+  );
+  assert.equal(
+    result.child.inboundEncryptionKey,
+    keyFromLog(log, 'encryption responder key', established),
+  );
   if (result.child.outboundIntegrityKey !== undefined) {
-    assert.equal(result.child.outboundIntegrityKey, keyFromLog(log, 'integrity initiator key', established));
-    assert.equal(result.child.inboundIntegrityKey, keyFromLog(log, 'integrity responder key', established));
+    assert.equal(
+      result.child.outboundIntegrityKey,
+      keyFromLog(log, 'integrity initiator key', established),
+    );
+    assert.equal(
+      result.child.inboundIntegrityKey,
+      keyFromLog(log, 'integrity responder key', established),
+    );
   }
 }
 
@@ -195,10 +246,15 @@ describe('strongSwan PSK interop', { skip }, () => {
   });
 
   it('gcm16 ecp384 with gcm ESP', async () => {
-    const client = await startClient(gateway, pskProfile('aes256gcm16-prfsha384-ecp384', 'aes128gcm16'));
+    const client = await startClient(
+      gateway,
+      pskProfile('aes256gcm16-prfsha384-ecp384', 'aes128gcm16'),
+    );
     try {
       await checkEstablished(gateway, client, {
-        ikeEncryption: 'AES_GCM_16/256', childEncryption: 'AES_GCM_16/128', integrity: '',
+        ikeEncryption: 'AES_GCM_16/256',
+        childEncryption: 'AES_GCM_16/128',
+        integrity: '',
       });
       assert.equal(client.result.child.encryption, 'ENCR_AES_GCM_16');
       assert.equal(client.result.child.encryptionKeyLength, 16);
@@ -215,7 +271,10 @@ describe('strongSwan PSK interop', { skip }, () => {
       assert.equal(closed.closed, true);
       assert.equal(closed.keysZeroed, true);
       const listing = await gateway.listSas();
-      assert.equal(listing.ikeSas.some((sa) => sa.spiI === client.result.spiI), false);
+      assert.equal(
+        listing.ikeSas.some((sa) => sa.spiI === client.result.spiI),
+        false,
+      );
     } finally {
       client.stop();
     }
@@ -225,11 +284,31 @@ describe('strongSwan PSK interop', { skip }, () => {
     const client = await startClient(gateway, pskProfile('aes128-sha256-x25519', 'aes128-sha256'));
     try {
       await checkEstablished(gateway, client, {
-        ikeEncryption: 'AES_CBC/128', childEncryption: 'AES_CBC/128', integrity: 'HMAC_SHA2_256_128',
+        ikeEncryption: 'AES_CBC/128',
+        childEncryption: 'AES_CBC/128',
+        integrity: 'HMAC_SHA2_256_128',
       });
       assert.equal(client.result.child.encryption, 'ENCR_AES_CBC');
       assert.equal(client.result.child.integrity, 'AUTH_HMAC_SHA2_256_128');
       assert.equal(client.result.child.outboundIntegrityKey?.length, 2 * 32);
+      await client.send('close');
+    } finally {
+      client.stop();
+    }
+  });
+
+  it('chacha20poly1305 ecp256 for both', async () => {
+    const profile = pskProfile('chacha20poly1305-prfsha256-ecp256', 'chacha20poly1305');
+    const client = await startClient(gateway, profile);
+    try {
+      // Charon lists no key size for ChaCha20-Poly1305, whose key is always 256 bits.
+      await checkEstablished(gateway, client, {
+        ikeEncryption: 'CHACHA20_POLY1305/',
+        childEncryption: 'CHACHA20_POLY1305/',
+        integrity: '',
+      });
+      assert.equal(client.result.child.encryption, 'ENCR_CHACHA20_POLY1305');
+      assert.equal(client.result.child.outboundEncryptionKey.length, 2 * 36);
       await client.send('close');
     } finally {
       client.stop();
@@ -245,7 +324,9 @@ describe('strongSwan PSK interop', { skip }, () => {
     });
     try {
       await checkEstablished(gateway, client, {
-        ikeEncryption: 'AES_CBC/256', childEncryption: 'AES_CBC/256', integrity: 'HMAC_SHA2_512_256',
+        ikeEncryption: 'AES_CBC/256',
+        childEncryption: 'AES_CBC/256',
+        integrity: 'HMAC_SHA2_512_256',
       });
       await client.send('close');
     } finally {
@@ -254,26 +335,41 @@ describe('strongSwan PSK interop', { skip }, () => {
   });
 
   it('rekeys CHILD_SA with PFS', async () => {
-    const client = await startClient(gateway, pskProfile('aes128-sha256-x25519', 'aes128gcm16-x25519'));
+    const client = await startClient(
+      gateway,
+      pskProfile('aes128-sha256-x25519', 'aes128gcm16-x25519'),
+    );
     try {
       await checkEstablished(gateway, client, {
-        ikeEncryption: 'AES_CBC/128', childEncryption: 'AES_GCM_16/128', integrity: '',
+        ikeEncryption: 'AES_CBC/128',
+        childEncryption: 'AES_GCM_16/128',
+        integrity: '',
       });
-      const rekeyed = (await client.send('rekey-child')).child as ClientResult['child'] & { pfsGroup: number };
+      const rekeyed = (await client.send('rekey-child')).child as ClientResult['child'] & {
+        pfsGroup: number;
+      };
       assert.equal(rekeyed.pfsGroup, 31);
       assert.notEqual(rekeyed.inboundSpi, client.result.child.inboundSpi);
       const listing = await gateway.listSas();
       const ike = listing.ikeSas.find((sa) => sa.spiI === client.result.spiI);
       // Charon keeps a rekeyed CHILD_SA for a few seconds in state DELETED.
       const installed = ike?.childSas.filter((c) => c.state === 'INSTALLED');
-      assert.deepEqual(installed?.map((c) => [c.spiIn, c.spiOut]),
-        [[rekeyed.outboundSpi, rekeyed.inboundSpi]]);
+      assert.deepEqual(
+        installed?.map((c) => [c.spiIn, c.spiOut]),
+        [[rekeyed.outboundSpi, rekeyed.inboundSpi]],
+      );
       assert.match(listing.raw, /dh-group=CURVE_25519/);
       const log = await gateway.log();
       const established = log.indexOf(`established with SPIs ${rekeyed.outboundSpi}_i`);
       assert.ok(established > 0, 'charon log lacks the rekeyed CHILD_SA');
-      assert.equal(rekeyed.outboundEncryptionKey, keyFromLog(log, 'encryption initiator key', established));
-      assert.equal(rekeyed.inboundEncryptionKey, keyFromLog(log, 'encryption responder key', established));
+      assert.equal(
+        rekeyed.outboundEncryptionKey,
+        keyFromLog(log, 'encryption initiator key', established),
+      );
+      assert.equal(
+        rekeyed.inboundEncryptionKey,
+        keyFromLog(log, 'encryption responder key', established),
+      );
       await client.send('close');
     } finally {
       client.stop();
@@ -281,22 +377,39 @@ describe('strongSwan PSK interop', { skip }, () => {
   });
 
   it('rekeys CHILD_SA without PFS', async () => {
-    const client = await startClient(gateway, pskProfile('aes256gcm16-prfsha384-ecp384', 'aes128-sha256'));
+    const client = await startClient(
+      gateway,
+      pskProfile('aes256gcm16-prfsha384-ecp384', 'aes128-sha256'),
+    );
     try {
-      const rekeyed = (await client.send('rekey-child')).child as ClientResult['child'] & { pfsGroup: number };
+      const rekeyed = (await client.send('rekey-child')).child as ClientResult['child'] & {
+        pfsGroup: number;
+      };
       assert.equal(rekeyed.pfsGroup, 0);
       const listing = await gateway.listSas();
       const ike = listing.ikeSas.find((sa) => sa.spiI === client.result.spiI);
       const installed = ike?.childSas.filter((c) => c.state === 'INSTALLED');
-      assert.deepEqual(installed?.map((c) => c.spiIn), [rekeyed.outboundSpi]);
+      assert.deepEqual(
+        installed?.map((c) => c.spiIn),
+        [rekeyed.outboundSpi],
+      );
       const old = ike?.childSas.find((c) => c.spiIn === client.result.child.outboundSpi);
       assert.notEqual(old?.state, 'INSTALLED');
       const log = await gateway.log();
       const established = log.indexOf(`established with SPIs ${rekeyed.outboundSpi}_i`);
       assert.ok(established > 0, 'charon log lacks the rekeyed CHILD_SA');
-      assert.equal(rekeyed.outboundEncryptionKey, keyFromLog(log, 'encryption initiator key', established));
-      assert.equal(rekeyed.outboundIntegrityKey, keyFromLog(log, 'integrity initiator key', established));
-      assert.equal(rekeyed.inboundIntegrityKey, keyFromLog(log, 'integrity responder key', established));
+      assert.equal(
+        rekeyed.outboundEncryptionKey,
+        keyFromLog(log, 'encryption initiator key', established),
+      );
+      assert.equal(
+        rekeyed.outboundIntegrityKey,
+        keyFromLog(log, 'integrity initiator key', established),
+      );
+      assert.equal(
+        rekeyed.inboundIntegrityKey,
+        keyFromLog(log, 'integrity responder key', established),
+      );
       await client.send('close');
     } finally {
       client.stop();
@@ -309,16 +422,52 @@ describe('strongSwan PSK interop', { skip }, () => {
       const rekeyed = await client.send('rekey-ike');
       assert.notEqual(rekeyed.spiI, client.result.spiI);
       const listing = await gateway.listSas();
-      assert.equal(listing.ikeSas.some((sa) => sa.spiI === client.result.spiI), false);
+      assert.equal(
+        listing.ikeSas.some((sa) => sa.spiI === client.result.spiI),
+        false,
+      );
       const ike = listing.ikeSas.find((sa) => sa.spiI === rekeyed.spiI);
       assert.equal(ike?.state, 'ESTABLISHED');
       assert.equal(ike?.spiR, rekeyed.spiR);
-      assert.deepEqual(ike?.childSas.map((c) => c.spiIn), [client.result.child.outboundSpi]);
+      assert.deepEqual(
+        ike?.childSas.map((c) => c.spiIn),
+        [client.result.child.outboundSpi],
+      );
       // The new IKE SA carries traffic: a liveness check and the final delete.
       assert.equal((await client.send('liveness')).liveness, true);
       assert.equal((await client.send('close')).closed, true);
       const after = await gateway.listSas();
-      assert.equal(after.ikeSas.some((sa) => sa.spiI === rekeyed.spiI), false);
+      assert.equal(
+        after.ikeSas.some((sa) => sa.spiI === rekeyed.spiI),
+        false,
+      );
+    } finally {
+      client.stop();
+    }
+  });
+
+  it('answers gateway DPD and delete', async () => {
+    const client = await startClient(gateway, pskProfile('aes128-sha256-x25519', 'aes128gcm16'));
+    try {
+      assert.equal(client.result.ok, true, client.result.error);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const listing = await gateway.listSas();
+      const ike = listing.ikeSas.find((sa) => sa.spiI === client.result.spiI);
+      assert.equal(ike?.state, 'ESTABLISHED');
+      const log = await gateway.log();
+      assert.match(log, /generating INFORMATIONAL request \d+ \[ \]/);
+      assert.match(log, /parsed INFORMATIONAL response \d+ \[ \]/);
+
+      const closedLine = client.next();
+      await gateway.swanctl(['--terminate', '--ike-id', ike!.uniqueId]);
+      const closed = await closedLine;
+      assert.equal(closed.closedBy, 'deleted by the gateway');
+      assert.equal(closed.keysZeroed, true);
+      const after = await gateway.listSas();
+      assert.equal(
+        after.ikeSas.some((sa) => sa.spiI === client.result.spiI),
+        false,
+      );
     } finally {
       client.stop();
     }
@@ -326,10 +475,16 @@ describe('strongSwan PSK interop', { skip }, () => {
 
   it('wrong PSK fails clearly', async () => {
     const started = Date.now();
-    const client = await startClient(gateway, pskProfile('aes128-sha256-x25519', 'aes128gcm16', 'wrong-secret'));
+    const client = await startClient(
+      gateway,
+      pskProfile('aes128-sha256-x25519', 'aes128gcm16', 'wrong-secret'),
+    );
     client.stop();
     assert.equal(client.result.ok, false);
-    assert.match(client.result.error ?? '', /authentication failed: the gateway rejected the pre-shared key/);
+    assert.match(
+      client.result.error ?? '',
+      /authentication failed: the gateway rejected the pre-shared key/,
+    );
     assert.ok(Date.now() - started < 15_000, 'the failure took too long');
   });
 });
@@ -354,16 +509,35 @@ async function createPki(): Promise<TestPki> {
   const directory = await mkdtemp(join(tmpdir(), 'lupina-pki-'));
   const dn = (cn: string) => `"C=CH, O=Lupina Test, CN=${cn}"`;
   await pki(directory, '--gen --type rsa --size 2048 --outform pem > ca.key');
-  await pki(directory, `--self --ca --lifetime 30 --in ca.key --dn ${dn('Lupina Test CA')} --outform pem > ca.pem`);
+  await pki(
+    directory,
+    `--self --ca --lifetime 30 --in ca.key --dn ${dn('Lupina Test CA')} --outform pem > ca.pem`,
+  );
+
   await pki(directory, '--gen --type rsa --size 2048 --outform pem > gw.key');
-  await pki(directory, `--issue --cacert ca.pem --cakey ca.key --lifetime 30 --dn ${dn('gw.example.org')} ` +
-    '--san gw.example.org --flag serverAuth --outform pem > gw.pem', '--pub --in gw.key');
+  await pki(
+    directory,
+    `--issue --cacert ca.pem --cakey ca.key --lifetime 30 --dn ${dn('gw.example.org')} ` +
+      '--san gw.example.org --flag serverAuth --outform pem > gw.pem',
+    '--pub --in gw.key',
+  );
+
   await pki(directory, '--gen --type ecdsa --size 256 --outform pem > client.key');
-  await pki(directory, `--issue --cacert ca.pem --cakey ca.key --lifetime 30 --dn ${dn('client@example.org')} ` +
-    '--san client@example.org --outform pem > client.pem', '--pub --in client.key');
+  await pki(
+    directory,
+    `--issue --cacert ca.pem --cakey ca.key --lifetime 30 --dn ${dn('client@example.org')} ` +
+      '--san client@example.org --outform pem > client.pem',
+    '--pub --in client.key',
+  );
+
   await pki(directory, '--gen --type rsa --size 2048 --outform pem > client-rsa.key');
-  await pki(directory, `--issue --cacert ca.pem --cakey ca.key --lifetime 30 --dn ${dn('rsa@example.org')} ` +
-    '--san rsa@example.org --outform pem > client-rsa.pem', '--pub --in client-rsa.key');
+  await pki(
+    directory,
+    `--issue --cacert ca.pem --cakey ca.key --lifetime 30 --dn ${dn('rsa@example.org')} ` +
+      '--san rsa@example.org --outform pem > client-rsa.pem',
+    '--pub --in client-rsa.key',
+  );
+
   const read = (name: string) => readFile(join(directory, name), 'utf8');
   return {
     directory,
@@ -436,7 +610,12 @@ describe('strongSwan certificate interop', { skip }, () => {
     }
   });
 
-  const certProfile = (certificate: string, key: string, identity: string, rsaPadding?: string) => ({
+  const certProfile = (
+    certificate: string,
+    key: string,
+    identity: string,
+    rsaPadding?: string,
+  ) => ({
     localIdentity: identity,
     remoteIdentity: 'gw.example.org',
     localAuth: { method: 'pubkey', certificatesPem: [certificate], privateKeyPem: key, rsaPadding },
@@ -448,14 +627,21 @@ describe('strongSwan certificate interop', { skip }, () => {
   });
 
   it('ECDSA client, RSA-PSS gateway', async () => {
-    const client = await startClient(gateway,
-      certProfile(testPki.clientPem, testPki.clientKey, 'client@example.org'));
+    const client = await startClient(
+      gateway,
+      certProfile(testPki.clientPem, testPki.clientKey, 'client@example.org'),
+    );
     try {
       await checkEstablished(gateway, client, {
-        ikeEncryption: 'AES_GCM_16/256', childEncryption: 'AES_GCM_16/128', integrity: '',
+        ikeEncryption: 'AES_GCM_16/256',
+        childEncryption: 'AES_GCM_16/128',
+        integrity: '',
       });
       const log = await gateway.log();
-      assert.match(log, /authentication of 'client@example.org' with ECDSA[-_]WITH[-_]SHA256[^\n]* successful/i);
+      assert.match(
+        log,
+        /authentication of 'client@example.org' with ECDSA[-_]WITH[-_]SHA256[^\n]* successful/i,
+      );
       await client.send('close');
     } finally {
       client.stop();
@@ -469,10 +655,15 @@ describe('strongSwan certificate interop', { skip }, () => {
     });
     try {
       await checkEstablished(gateway, client, {
-        ikeEncryption: 'AES_GCM_16/256', childEncryption: 'AES_GCM_16/128', integrity: '',
+        ikeEncryption: 'AES_GCM_16/256',
+        childEncryption: 'AES_GCM_16/128',
+        integrity: '',
       });
       const log = await gateway.log();
-      assert.match(log, /authentication of 'C=CH, O=Lupina Test, CN=rsa@example.org' with RSA[-_]EMSA[-_]PSS/i);
+      assert.match(
+        log,
+        /authentication of 'C=CH, O=Lupina Test, CN=rsa@example.org' with RSA[-_]EMSA[-_]PSS/i,
+      );
       await client.send('close');
     } finally {
       client.stop();
@@ -488,7 +679,10 @@ describe('strongSwan certificate interop', { skip }, () => {
       });
       client.stop();
       assert.equal(client.result.ok, false);
-      assert.match(client.result.error ?? '', /gateway authentication failed: no trusted CA issued/);
+      assert.match(
+        client.result.error ?? '',
+        /gateway authentication failed: no trusted CA issued/,
+      );
     } finally {
       await rm(other.directory, { recursive: true, force: true });
     }

@@ -23,10 +23,33 @@ const CHARON = '/usr/lib/ipsec/charon';
 
 /** Plugins loaded explicitly: bypass-lan, forecast, farp, connmark and resolve stay off. */
 const PLUGINS = [
-  'random', 'nonce', 'openssl', 'pem', 'pkcs1', 'pkcs8', 'x509', 'pubkey', 'revocation',
-  'constraints', 'hmac', 'gcm', 'aes', 'sha1', 'sha2', 'gmp', 'kdf', 'curve25519', 'attr',
-  'kernel-libipsec', 'kernel-netlink', 'socket-default', 'vici',
-].filter((name) => name !== 'curve25519' || existsSync('/usr/lib/ipsec/plugins/libstrongswan-curve25519.so'));
+  'random',
+  'nonce',
+  'openssl',
+  'pem',
+  'pkcs1',
+  'pkcs8',
+  'x509',
+  'pubkey',
+  'revocation',
+  'constraints',
+  'hmac',
+  'gcm',
+  'aes',
+  'sha1',
+  'sha2',
+  'gmp',
+  'kdf',
+  'curve25519',
+  'attr',
+  'kernel-libipsec',
+  'kernel-netlink',
+  'socket-default',
+  'vici',
+].filter(
+  (name) =>
+    name !== 'curve25519' || existsSync('/usr/lib/ipsec/plugins/libstrongswan-curve25519.so'),
+);
 
 export interface GatewayConfig {
   /** The whole swanctl.conf. */
@@ -42,13 +65,22 @@ export interface SaListing {
   raw: string;
   ikeSas: {
     name: string;
+    /** Charon's unique id of the IKE SA, as `swanctl --terminate --ike-id` takes it. */
+    uniqueId: string;
     state: string;
     spiI: string;
     spiR: string;
     remotePort: string;
     encryption: string;
-    childSas: { name: string; state: string; spiIn: string; spiOut: string; encryption: string;
-      integrity: string; encap: boolean }[];
+    childSas: {
+      name: string;
+      state: string;
+      spiIn: string;
+      spiOut: string;
+      encryption: string;
+      integrity: string;
+      encap: boolean;
+    }[];
   }[];
 }
 
@@ -57,10 +89,16 @@ export interface StrongswanGateway {
   clientNamespace: string;
   directory: string;
   listSas(): Promise<SaListing>;
+  /** Runs swanctl against this gateway's vici socket and returns its output. */
+  swanctl(args: string[]): Promise<string>;
   /** Charon's log so far. */
   log(): Promise<string>;
   /** Runs a command in the client namespace and returns its output. */
-  runInClient(command: string, args: string[], timeoutMs?: number): Promise<{ stdout: string; stderr: string; code: number }>;
+  runInClient(
+    command: string,
+    args: string[],
+    timeoutMs?: number,
+  ): Promise<{ stdout: string; stderr: string; code: number }>;
   /** Starts a command in the client namespace with piped stdio; the caller ends it. */
   spawnInClient(command: string, args: string[]): ChildProcess;
   stop(): Promise<void>;
@@ -95,14 +133,32 @@ export async function startStrongswanGateway(config: GatewayConfig): Promise<Str
   try {
     await createNamespaces(namespace, clientNamespace, id);
     await writeConfig(directory, vici, config);
-    charon = spawn('ip', ['netns', 'exec', namespace, 'unshare', '-m', 'sh', '-c',
-      `mount -t tmpfs tmpfs /run && exec ${CHARON}`], {
-      env: { ...process.env, STRONGSWAN_CONF: join(directory, 'strongswan.conf') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    charon = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        namespace,
+        'unshare',
+        '-m',
+        'sh',
+        '-c',
+        `mount -t tmpfs tmpfs /run && exec ${CHARON}`,
+      ],
+      {
+        env: { ...process.env, STRONGSWAN_CONF: join(directory, 'strongswan.conf') },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
-    charon.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    await waitFor(() => existsSync(vici), 10_000, () => `charon did not open ${vici}: ${stderr}`);
+    charon.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    await waitFor(
+      () => existsSync(vici),
+      10_000,
+      () => `charon did not open ${vici}: ${stderr}`,
+    );
     await swanctl(directory, vici, ['--load-all']);
   } catch (error) {
     await stop();
@@ -116,6 +172,7 @@ export async function startStrongswanGateway(config: GatewayConfig): Promise<Str
     stop,
     log: () => readFile(join(directory, 'charon.log'), 'utf8').catch(() => ''),
     listSas: async () => parseListSas(await swanctl(directory, vici, ['--list-sas', '--raw'])),
+    swanctl: (args) => swanctl(directory, vici, args),
     runInClient: (command, args, timeoutMs = 60_000) =>
       runCaptured('ip', ['netns', 'exec', clientNamespace, command, ...args], timeoutMs),
     spawnInClient: (command, args) =>
@@ -129,7 +186,20 @@ async function createNamespaces(gateway: string, client: string, id: string): Pr
   const steps: string[][] = [
     ['netns', 'add', gateway],
     ['netns', 'add', client],
-    ['link', 'add', vethGateway, 'netns', gateway, 'type', 'veth', 'peer', 'name', vethClient, 'netns', client],
+    [
+      'link',
+      'add',
+      vethGateway,
+      'netns',
+      gateway,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      vethClient,
+      'netns',
+      client,
+    ],
     ['-n', gateway, 'addr', 'add', `${GATEWAY_ADDRESS}/24`, 'dev', vethGateway],
     ['-n', client, 'addr', 'add', `${CLIENT_ADDRESS}/24`, 'dev', vethClient],
     ['-n', gateway, 'link', 'set', vethGateway, 'up'],
@@ -152,7 +222,9 @@ async function writeConfig(directory: string, vici: string, config: GatewayConfi
     await writeFile(join(swanctlDirectory, path), content);
   }
   await writeFile(join(swanctlDirectory, 'swanctl.conf'), config.swanctlConf);
-  await writeFile(join(directory, 'strongswan.conf'), `
+  await writeFile(
+    join(directory, 'strongswan.conf'),
+    `
 charon {
   load_modular = no
   load = ${PLUGINS.join(' ')}
@@ -192,7 +264,8 @@ charon {
 swanctl {
   load = pem pkcs1 pkcs8 x509 openssl
 }
-`);
+`,
+  );
 }
 
 async function swanctl(directory: string, vici: string, args: string[]): Promise<string> {
@@ -202,7 +275,9 @@ async function swanctl(directory: string, vici: string, args: string[]): Promise
     SWANCTL_DIR: join(directory, 'swanctl'),
   });
   if (result.code !== 0) {
-    throw new Error(`swanctl ${args.join(' ')} failed (${result.code}): ${result.stdout}${result.stderr}`);
+    throw new Error(
+      `swanctl ${args.join(' ')} failed (${result.code}): ${result.stdout}${result.stderr}`,
+    );
   }
   return result.stdout;
 }
@@ -217,8 +292,12 @@ function runCaptured(
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -227,7 +306,11 @@ function runCaptured(
   });
 }
 
-async function waitFor(check: () => boolean, timeoutMs: number, message: () => string): Promise<void> {
+async function waitFor(
+  check: () => boolean,
+  timeoutMs: number,
+  message: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) {
@@ -257,6 +340,7 @@ export function parseListSas(raw: string): SaListing {
       const children = (ike['child-sas'] ?? {}) as Record<string, Record<string, string>>;
       listing.ikeSas.push({
         name,
+        uniqueId: String(ike.uniqueid ?? ''),
         state: String(ike.state ?? ''),
         spiI: String(ike['initiator-spi'] ?? ''),
         spiR: String(ike['responder-spi'] ?? ''),
@@ -301,7 +385,11 @@ function parseViciTree(text: string): Record<string, ViciValue> {
         position++;
         if (text[position] === '[') {
           const end = text.indexOf(']', position);
-          section[key] = text.slice(position + 1, end).trim().split(/\s+/).filter(Boolean);
+          section[key] = text
+            .slice(position + 1, end)
+            .trim()
+            .split(/\s+/)
+            .filter(Boolean);
           position = end + 1;
         } else {
           const value = /^[^\s}]*/.exec(text.slice(position))?.[0] ?? '';

@@ -146,3 +146,59 @@ describe('route prefixes', () => {
     assert.deepEqual(routes, ['0.0.0.0/1', '128.0.0.0/1', '::/1', '8000::/1']);
   });
 });
+
+describe('DNS settings', () => {
+  let directory: string;
+  before(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'lupina-dns-'));
+  });
+  after(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  const base = { device: 'lupina5', addresses: [], mtu: 1400, routes: [], gateway: '198.51.100.1' };
+
+  it('resolv.conf is rewritten and restored', async () => {
+    const resolvConf = join(directory, 'resolv.conf');
+    const original = 'nameserver 192.0.2.53\nsearch example.net\n';
+    await writeFile(resolvConf, original);
+    const journals = join(directory, 'journals');
+    const configurator = new NetworkConfigurator(new RecordingRunner(), journals, 'lupina5', silentLog, { type: 'resolv-conf', path: resolvConf });
+    await configurator.apply({ ...base, dns: { servers: ['203.0.113.53', '2001:db8:300::53'], domains: ['office.example'] } });
+    const during = await readFile(resolvConf, 'utf8');
+    assert.match(during, /^nameserver 203\.0\.113\.53$/m);
+    assert.match(during, /^nameserver 2001:db8:300::53$/m);
+    assert.match(during, /^search office\.example$/m);
+    assert.doesNotMatch(during, /192\.0\.2\.53/);
+
+    await configurator.revert();
+    assert.equal(await readFile(resolvConf, 'utf8'), original);
+  });
+
+  it('resolv.conf comes back after a crash', async () => {
+    const resolvConf = join(directory, 'resolv-crash.conf');
+    const original = 'nameserver 192.0.2.53\n';
+    await writeFile(resolvConf, original);
+    const journals = join(directory, 'crash-journals');
+    const configurator = new NetworkConfigurator(new RecordingRunner(), journals, 'lupina6', silentLog, { type: 'resolv-conf', path: resolvConf });
+    await configurator.apply({ ...base, device: 'lupina6', dns: { servers: ['203.0.113.53'], domains: [] } });
+    // Pretend the process died: rewrite the journal's pid to one that cannot run.
+    const journalPath = join(journals, 'lupina6.json');
+    const journal = JSON.parse(await readFile(journalPath, 'utf8'));
+    await writeFile(journalPath, JSON.stringify({ ...journal, pid: 2 ** 30 }));
+
+    assert.equal(await recoverStaleJournals(new RecordingRunner(), journals, silentLog), 1);
+    assert.equal(await readFile(resolvConf, 'utf8'), original);
+  });
+
+  it('resolvectl gets routing domains', async () => {
+    const runner = new RecordingRunner();
+    const configurator = new NetworkConfigurator(runner, join(directory, 'resolved'), 'lupina7', silentLog, { type: 'resolvectl' });
+    await configurator.apply({ ...base, device: 'lupina7', dns: { servers: ['203.0.113.53'], domains: ['office.example'] } });
+    assert.ok(runner.calls.includes('resolvectl dns lupina7 203.0.113.53'));
+    assert.ok(runner.calls.includes('resolvectl domain lupina7 ~office.example'));
+    runner.calls.length = 0;
+    await configurator.revert();
+    assert.deepEqual(runner.calls.filter((call) => call.startsWith('resolvectl')), ['resolvectl revert lupina7', 'resolvectl revert lupina7']);
+  });
+});

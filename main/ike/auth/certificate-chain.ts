@@ -30,6 +30,8 @@ export function parseCertificate(der: Uint8Array, what: string): X509Certificate
   }
 }
 
+// NOTE: revocation (CRL, OCSP) and extended key usage are not checked yet; a revoked gateway
+// certificate from a trusted CA is accepted until it expires.
 /**
  * Verifies the chain and returns the end-entity certificate. `received` is the list of CERT
  * payload contents in order, and the first one contains the key that signs AUTH (RFC 7296
@@ -47,7 +49,8 @@ export function verifyCertificateChain(
     throw new CertificateError('the profile has no CA certificate to check the gateway against');
   }
   const certificates = received.map((der, index) =>
-    parseCertificate(der, index === 0 ? 'gateway certificate' : `certificate ${index + 1}`));
+    parseCertificate(der, index === 0 ? 'gateway certificate' : `certificate ${index + 1}`),
+  );
   const leaf = certificates[0]!;
   const intermediates = certificates.slice(1);
 
@@ -63,7 +66,7 @@ export function verifyCertificateChain(
     if (next === undefined) {
       throw new CertificateError(
         `no trusted CA issued "${current.subject.replace(/\n/g, ', ')}" ` +
-        `(issuer "${current.issuer.replace(/\n/g, ', ')}")`,
+          `(issuer "${current.issuer.replace(/\n/g, ', ')}")`,
       );
     }
     current = next;
@@ -81,13 +84,16 @@ function checkValidity(certificate: X509Certificate, now: Date): void {
   if (now < from || now > to) {
     throw new CertificateError(
       `certificate "${certificate.subject.replace(/\n/g, ', ')}" is valid only from ` +
-      `${from.toISOString()} to ${to.toISOString()}`,
+        `${from.toISOString()} to ${to.toISOString()}`,
     );
   }
 }
 
 /** Throws unless the certificate names `identity` in its subject or subjectAltName. */
-export function checkCertificateIdentity(certificate: X509Certificate, identity: IkeIdentity): void {
+export function checkCertificateIdentity(
+  certificate: X509Certificate,
+  identity: IkeIdentity,
+): void {
   const text = new TextDecoder().decode(identity.data);
   let matches = false;
   switch (identity.idType) {

@@ -25,8 +25,11 @@ export const DerTag = {
 } as const;
 
 /** Reads the element at `offset`; only definite lengths of up to 4 length octets. */
-export function readDerElement(bytes: Uint8Array, offset: number, limit = bytes.length):
-  DerElement | undefined {
+export function readDerElement(
+  bytes: Uint8Array,
+  offset: number,
+  limit = bytes.length,
+): DerElement | undefined {
   if (offset + 2 > limit) {
     return undefined;
   }

@@ -6,7 +6,9 @@
 import { constants, sign, verify, type KeyObject } from 'node:crypto';
 import { concatBytes } from '../bytes.js';
 import {
-  decodeAlgorithmIdentifier, encodeAlgorithmIdentifier, type SignatureHashName,
+  decodeAlgorithmIdentifier,
+  encodeAlgorithmIdentifier,
+  type SignatureHashName,
   type SignatureScheme,
 } from './signature-algorithms.js';
 
@@ -21,8 +23,8 @@ export class SignatureError extends Error {
 export function schemeForKey(key: KeyObject, rsaPadding: 'pkcs1' | 'pss'): SignatureScheme {
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    const hash: SignatureHashName = curve === 'secp384r1' ? 'sha384'
-      : curve === 'secp521r1' ? 'sha512' : 'sha256';
+    const hash: SignatureHashName =
+      curve === 'secp384r1' ? 'sha384' : curve === 'secp521r1' ? 'sha512' : 'sha256';
     return { kind: 'ecdsa', hash };
   }
   if (key.asymmetricKeyType === 'rsa') {
@@ -73,7 +75,8 @@ export function verifySignatureAuthData(
     throw new SignatureError('AUTH uses an unsupported signature algorithm');
   }
   const keyType = publicKey.asymmetricKeyType;
-  const keyMatches = scheme.kind === 'ecdsa' ? keyType === 'ec' : keyType === 'rsa' || keyType === 'rsa-pss';
+  const keyMatches =
+    scheme.kind === 'ecdsa' ? keyType === 'ec' : keyType === 'rsa' || keyType === 'rsa-pss';
   if (!keyMatches) {
     throw new SignatureError(`signature algorithm ${scheme.kind} does not fit a ${keyType} key`);
   }

@@ -4,9 +4,7 @@
  */
 
 import { concatBytes } from '../bytes.js';
-import {
-  DerTag, decodeOid, encodeDer, encodeOid, readDerChildren, readDerElement,
-} from './der.js';
+import { DerTag, decodeOid, encodeDer, encodeOid, readDerChildren, readDerElement } from './der.js';
 
 export type SignatureHashName = 'sha256' | 'sha384' | 'sha512';
 
@@ -62,11 +60,14 @@ export function encodeAlgorithmIdentifier(scheme: SignatureScheme): Uint8Array {
   const hashId = hashAlgorithmIdentifier(scheme.hash);
   const mgf = encodeDer(DerTag.SEQUENCE, concatBytes(encodeOid(OID.MGF1), hashId));
   const salt = encodeDer(DerTag.INTEGER, new Uint8Array([scheme.saltLength ?? 32]));
-  const params = encodeDer(DerTag.SEQUENCE, concatBytes(
-    encodeDer(DerTag.CONTEXT_0, hashId),
-    encodeDer(DerTag.CONTEXT_1, mgf),
-    encodeDer(DerTag.CONTEXT_2, salt),
-  ));
+  const params = encodeDer(
+    DerTag.SEQUENCE,
+    concatBytes(
+      encodeDer(DerTag.CONTEXT_0, hashId),
+      encodeDer(DerTag.CONTEXT_1, mgf),
+      encodeDer(DerTag.CONTEXT_2, salt),
+    ),
+  );
   return encodeDer(DerTag.SEQUENCE, concatBytes(encodeOid(OID.RSA_PSS), params));
 }
 

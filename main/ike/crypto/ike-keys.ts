@@ -60,15 +60,28 @@ export function deriveIkeSaKeys(
 ): IkeSaKeys {
   const prfKeyLength = algorithm.outputLength;
   const sizes = [
-    prfKeyLength, lengths.integrity, lengths.integrity,
-    lengths.encryption, lengths.encryption, prfKeyLength, prfKeyLength,
+    prfKeyLength,
+    lengths.integrity,
+    lengths.integrity,
+    lengths.encryption,
+    lengths.encryption,
+    prfKeyLength,
+    prfKeyLength,
   ];
   const total = sizes.reduce((sum, size) => sum + size, 0);
   const seed = concatBytes(nonceI, nonceR, spiI, spiR);
   const stream = prfPlus(algorithm, skeyseed, seed, total);
   const [skD, skAi, skAr, skEi, skEr, skPi, skPr] = splitKeys(stream, sizes);
   zeroize(stream);
-  return { skD: skD!, skAi: skAi!, skAr: skAr!, skEi: skEi!, skEr: skEr!, skPi: skPi!, skPr: skPr! };
+  return {
+    skD: skD!,
+    skAi: skAi!,
+    skAr: skAr!,
+    skEi: skEi!,
+    skEr: skEr!,
+    skPi: skPi!,
+    skPr: skPr!,
+  };
 }
 
 export interface ChildSaKeys {
@@ -91,16 +104,24 @@ export function deriveChildSaKeys(
   lengths: IkeKeyLengths,
   pfsSharedSecret?: Uint8Array,
 ): ChildSaKeys {
-  const seed = pfsSharedSecret === undefined
-    ? concatBytes(nonceI, nonceR)
-    : concatBytes(pfsSharedSecret, nonceI, nonceR);
+  const seed =
+    pfsSharedSecret === undefined
+      ? concatBytes(nonceI, nonceR)
+      : concatBytes(pfsSharedSecret, nonceI, nonceR);
   const sizes = [lengths.encryption, lengths.integrity, lengths.encryption, lengths.integrity];
-  const stream = prfPlus(algorithm, skD, seed, sizes.reduce((sum, size) => sum + size, 0));
+  const stream = prfPlus(
+    algorithm,
+    skD,
+    seed,
+    sizes.reduce((sum, size) => sum + size, 0),
+  );
   const [encryptionI, integrityI, encryptionR, integrityR] = splitKeys(stream, sizes);
   zeroize(stream, seed);
   return {
-    encryptionI: encryptionI!, integrityI: integrityI!,
-    encryptionR: encryptionR!, integrityR: integrityR!,
+    encryptionI: encryptionI!,
+    integrityI: integrityI!,
+    encryptionR: encryptionR!,
+    integrityR: integrityR!,
   };
 }
 

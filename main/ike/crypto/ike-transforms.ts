@@ -12,7 +12,7 @@ export interface SkEncryption {
   /** Cipher name for node:crypto, by key length in bytes. */
   cipherName(keyLength: number): string;
   readonly keyLengths: readonly number[];
-  /** Salt taken from the keying material after the key (RFC 5282 section 7.1, RFC 7634 section 3). */
+  /** Salt length: the salt follows the key in the keying material (RFC 5282 7.1, RFC 7634 3). */
   readonly saltLength: number;
   readonly ivLength: number;
   readonly blockSize: number;
@@ -29,28 +29,55 @@ export interface SkIntegrity {
 
 export const SK_ENCRYPTIONS: Readonly<Record<number, SkEncryption>> = {
   [EncryptionTransform.ENCR_AES_CBC]: {
-    id: 12, kind: 'cbc', cipherName: (length) => `aes-${length * 8}-cbc`,
-    keyLengths: [16, 24, 32], saltLength: 0, ivLength: 16, blockSize: 16, tagLength: 0,
+    id: 12,
+    kind: 'cbc',
+    cipherName: (length) => `aes-${length * 8}-cbc`,
+    keyLengths: [16, 24, 32],
+    saltLength: 0,
+    ivLength: 16,
+    blockSize: 16,
+    tagLength: 0,
   },
   [EncryptionTransform.ENCR_AES_GCM_16]: {
-    id: 20, kind: 'aead', cipherName: (length) => `aes-${length * 8}-gcm`,
-    keyLengths: [16, 24, 32], saltLength: 4, ivLength: 8, blockSize: 4, tagLength: 16,
+    id: 20,
+    kind: 'aead',
+    cipherName: (length) => `aes-${length * 8}-gcm`,
+    keyLengths: [16, 24, 32],
+    saltLength: 4,
+    ivLength: 8,
+    blockSize: 4,
+    tagLength: 16,
   },
   [EncryptionTransform.ENCR_CHACHA20_POLY1305]: {
-    id: 28, kind: 'aead', cipherName: () => 'chacha20-poly1305',
-    keyLengths: [32], saltLength: 4, ivLength: 8, blockSize: 4, tagLength: 16,
+    id: 28,
+    kind: 'aead',
+    cipherName: () => 'chacha20-poly1305',
+    keyLengths: [32],
+    saltLength: 4,
+    ivLength: 8,
+    blockSize: 4,
+    tagLength: 16,
   },
 };
 
 export const SK_INTEGRITIES: Readonly<Record<number, SkIntegrity>> = {
   [IntegrityTransform.AUTH_HMAC_SHA1_96]: { id: 2, hash: 'sha1', keyLength: 20, icvLength: 12 },
   [IntegrityTransform.AUTH_HMAC_SHA2_256_128]: {
-    id: 12, hash: 'sha256', keyLength: 32, icvLength: 16,
+    id: 12,
+    hash: 'sha256',
+    keyLength: 32,
+    icvLength: 16,
   },
   [IntegrityTransform.AUTH_HMAC_SHA2_384_192]: {
-    id: 13, hash: 'sha384', keyLength: 48, icvLength: 24,
+    id: 13,
+    hash: 'sha384',
+    keyLength: 48,
+    icvLength: 24,
   },
   [IntegrityTransform.AUTH_HMAC_SHA2_512_256]: {
-    id: 14, hash: 'sha512', keyLength: 64, icvLength: 32,
+    id: 14,
+    hash: 'sha512',
+    keyLength: 64,
+    icvLength: 32,
   },
 };

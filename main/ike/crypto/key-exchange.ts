@@ -4,8 +4,13 @@
  */
 
 import {
-  createECDH, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync,
-  getDiffieHellman, type KeyObject,
+  createECDH,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  getDiffieHellman,
+  type KeyObject,
 } from 'node:crypto';
 import { DhGroup } from '../constants.js';
 
@@ -51,12 +56,17 @@ export function keyExchangeLength(group: number): number | undefined {
 export function createKeyExchange(group: number): KeyExchange {
   const info = GROUPS[group];
   if (info === undefined) {
-    throw new KeyExchangeError(`DH group ${group} is not supported (supported: 14, 15, 19, 20, 31)`);
+    throw new KeyExchangeError(
+      `DH group ${group} is not supported (supported: 14, 15, 19, 20, 31)`,
+    );
   }
   switch (info.kind) {
-    case 'modp': return createModp(group, info);
-    case 'ecp': return createEcp(group, info);
-    case 'x25519': return createX25519(group);
+    case 'modp':
+      return createModp(group, info);
+    case 'ecp':
+      return createEcp(group, info);
+    case 'x25519':
+      return createX25519(group);
   }
 }
 
@@ -81,7 +91,9 @@ function createModp(group: number, info: GroupInfo): KeyExchange {
       // RFC 6989 section 2.1: reject y <= 1 and y >= p - 1, which would force a known secret.
       const y = BigInt(`0x${Buffer.from(peerValue).toString('hex')}`);
       if (y <= 1n || y >= prime - 1n) {
-        throw new KeyExchangeError(`invalid MODP public value for group ${group}: 1 < y < p-1 fails`);
+        throw new KeyExchangeError(
+          `invalid MODP public value for group ${group}: 1 < y < p-1 fails`,
+        );
       }
       return leftPad(dh.computeSecret(peerValue), info.publicLength);
     },

@@ -5,7 +5,11 @@
  */
 
 import {
-  createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual,
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
 } from 'node:crypto';
 import { concatBytes, uint16Bytes } from '../bytes.js';
 import { IKE_HEADER_LENGTH } from '../constants.js';
@@ -44,7 +48,11 @@ export function sealEncryptedMessage(request: SealRequest, keys: SkDirectionKeys
   const icvLength = icvLengthOf(keys);
   const bodyLength = request.extraHeader.length + iv.length + padded.length + icvLength;
   const payloadLength = GENERIC_HEADER_LENGTH + bodyLength;
-  const header = encodeHeader(request.fields, request.payloadType, IKE_HEADER_LENGTH + payloadLength);
+  const header = encodeHeader(
+    request.fields,
+    request.payloadType,
+    IKE_HEADER_LENGTH + payloadLength,
+  );
   const payloadHeader = concatBytes(
     new Uint8Array([request.innerType, 0]),
     uint16Bytes(payloadLength),
@@ -103,7 +111,9 @@ export function openEncryptedPayload(
 }
 
 function icvLengthOf(keys: SkDirectionKeys): number {
-  return keys.encryption.kind === 'aead' ? keys.encryption.tagLength : keys.integrity?.icvLength ?? 0;
+  return keys.encryption.kind === 'aead'
+    ? keys.encryption.tagLength
+    : (keys.integrity?.icvLength ?? 0);
 }
 
 /** Appends padding and the Pad Length octet; AEAD ciphers need none (RFC 5282 section 3). */
@@ -132,7 +142,10 @@ function splitAeadKey(keys: SkDirectionKeys): { key: Uint8Array; salt: Uint8Arra
   };
 }
 
-/** Encrypts with the nonce salt | IV, 4 + 8 bytes for GCM (RFC 5282 section 4) and ChaCha20 (RFC 7634). */
+/**
+ * Encrypts with the nonce salt | IV, 4 + 8 bytes for both GCM (RFC 5282 section 4) and
+ * ChaCha20-Poly1305 (RFC 7634 section 2).
+ */
 function aeadSeal(
   keys: SkDirectionKeys,
   iv: Uint8Array,

@@ -8,7 +8,11 @@ import { PayloadType } from '../constants.js';
 import { ByteReader, finish, parseFailure, type ParseResult } from '../parse-result.js';
 import { encodeAuthPayload, parseAuthPayload, type AuthPayload } from './authentication.js';
 import {
-  encodeCertPayload, parseCertPayload, parseCertReqPayload, type CertPayload, type CertReqPayload,
+  encodeCertPayload,
+  parseCertPayload,
+  parseCertReqPayload,
+  type CertPayload,
+  type CertReqPayload,
 } from './certificate.js';
 import { encodeCpPayload, parseCpPayload, type CpPayload } from './configuration.js';
 import { encodeDeletePayload, parseDeletePayload, type DeletePayload } from './delete.js';
@@ -30,9 +34,22 @@ export interface UnknownPayload {
 }
 
 export type Payload =
-  | SaPayload | KePayload | IdPayload | CertPayload | CertReqPayload | AuthPayload
-  | NoncePayload | NotifyPayload | DeletePayload | VendorPayload | TsPayload | CpPayload
-  | EapPayload | SkPayload | SkfPayload | UnknownPayload;
+  | SaPayload
+  | KePayload
+  | IdPayload
+  | CertPayload
+  | CertReqPayload
+  | AuthPayload
+  | NoncePayload
+  | NotifyPayload
+  | DeletePayload
+  | VendorPayload
+  | TsPayload
+  | CpPayload
+  | EapPayload
+  | SkPayload
+  | SkfPayload
+  | UnknownPayload;
 
 /** Payloads that can be encoded by `encodePayloadChain`: every one but SK, SKF and unknown. */
 export type PlainPayload = Exclude<Payload, SkPayload | SkfPayload | UnknownPayload>;
@@ -84,9 +101,10 @@ export function parsePayloadChain(
       if (reader.remaining !== 0) {
         return parseFailure('trailing-data', `${reader.remaining} bytes after the SK payload`);
       }
-      const encrypted = type === PayloadType.SK
-        ? parseSkPayload(nextType, body, baseOffset + offset)
-        : parseSkfPayload(nextType, body, baseOffset + offset);
+      const encrypted =
+        type === PayloadType.SK
+          ? parseSkPayload(nextType, body, baseOffset + offset)
+          : parseSkfPayload(nextType, body, baseOffset + offset);
       if (!encrypted.ok) {
         return encrypted;
       }
@@ -117,42 +135,70 @@ export function parsePayloadChain(
 
 function parsePayloadBody(type: number, body: Uint8Array): ParseResult<Payload> | undefined {
   switch (type) {
-    case PayloadType.SA: return parseSaPayload(body);
-    case PayloadType.KE: return parseKePayload(body);
-    case PayloadType.IDI: return parseIdPayload(35, body);
-    case PayloadType.IDR: return parseIdPayload(36, body);
-    case PayloadType.CERT: return parseCertPayload(body);
-    case PayloadType.CERTREQ: return parseCertReqPayload(body);
-    case PayloadType.AUTH: return parseAuthPayload(body);
-    case PayloadType.NONCE: return parseNoncePayload(body);
-    case PayloadType.NOTIFY: return parseNotifyPayload(body);
-    case PayloadType.DELETE: return parseDeletePayload(body);
-    case PayloadType.VENDOR: return parseVendorPayload(body);
-    case PayloadType.TSI: return parseTsPayload(44, body);
-    case PayloadType.TSR: return parseTsPayload(45, body);
-    case PayloadType.CP: return parseCpPayload(body);
-    case PayloadType.EAP: return parseEapPayload(body);
-    default: return undefined;
+    case PayloadType.SA:
+      return parseSaPayload(body);
+    case PayloadType.KE:
+      return parseKePayload(body);
+    case PayloadType.IDI:
+      return parseIdPayload(35, body);
+    case PayloadType.IDR:
+      return parseIdPayload(36, body);
+    case PayloadType.CERT:
+      return parseCertPayload(body);
+    case PayloadType.CERTREQ:
+      return parseCertReqPayload(body);
+    case PayloadType.AUTH:
+      return parseAuthPayload(body);
+    case PayloadType.NONCE:
+      return parseNoncePayload(body);
+    case PayloadType.NOTIFY:
+      return parseNotifyPayload(body);
+    case PayloadType.DELETE:
+      return parseDeletePayload(body);
+    case PayloadType.VENDOR:
+      return parseVendorPayload(body);
+    case PayloadType.TSI:
+      return parseTsPayload(44, body);
+    case PayloadType.TSR:
+      return parseTsPayload(45, body);
+    case PayloadType.CP:
+      return parseCpPayload(body);
+    case PayloadType.EAP:
+      return parseEapPayload(body);
+    default:
+      return undefined;
   }
 }
 
 export function encodePayloadBody(payload: PlainPayload): Uint8Array {
   switch (payload.type) {
-    case 33: return encodeSaPayload(payload);
-    case 34: return encodeKePayload(payload);
+    case 33:
+      return encodeSaPayload(payload);
+    case 34:
+      return encodeKePayload(payload);
     case 35:
-    case 36: return encodeIdPayload(payload);
+    case 36:
+      return encodeIdPayload(payload);
     case 37:
-    case 38: return encodeCertPayload(payload);
-    case 39: return encodeAuthPayload(payload);
-    case 40: return encodeNoncePayload(payload);
-    case 41: return encodeNotifyPayload(payload);
-    case 42: return encodeDeletePayload(payload);
-    case 43: return encodeVendorPayload(payload);
+    case 38:
+      return encodeCertPayload(payload);
+    case 39:
+      return encodeAuthPayload(payload);
+    case 40:
+      return encodeNoncePayload(payload);
+    case 41:
+      return encodeNotifyPayload(payload);
+    case 42:
+      return encodeDeletePayload(payload);
+    case 43:
+      return encodeVendorPayload(payload);
     case 44:
-    case 45: return encodeTsPayload(payload);
-    case 47: return encodeCpPayload(payload);
-    case 48: return encodeEapPayload(payload);
+    case 45:
+      return encodeTsPayload(payload);
+    case 47:
+      return encodeCpPayload(payload);
+    case 48:
+      return encodeEapPayload(payload);
   }
 }
 

@@ -42,7 +42,8 @@ export function parseEapPayload(body: Uint8Array): ParseResult<EapPayload> {
 }
 
 export function encodeEapPayload(payload: EapPayload): Uint8Array {
-  const typeBytes = payload.eapType === undefined ? new Uint8Array(0) : new Uint8Array([payload.eapType]);
+  const typeBytes =
+    payload.eapType === undefined ? new Uint8Array(0) : new Uint8Array([payload.eapType]);
   const length = 4 + typeBytes.length + payload.data.length;
   return concatBytes(
     new Uint8Array([payload.code, payload.identifier]),

@@ -29,7 +29,10 @@ export function parseIdPayload(type: 35 | 36, body: Uint8Array): ParseResult<IdP
   return finish(reader, { type, idType, data });
 }
 
-/** The payload body, which is also the RestOfInitIDPayload / RestOfRespIDPayload of section 2.15. */
+/**
+ * Encodes the payload body, which is also the RestOfInitIDPayload or RestOfRespIDPayload of
+ * RFC 7296 section 2.15.
+ */
 export function encodeIdPayload(payload: IdPayload): Uint8Array {
   return concatBytes(new Uint8Array([payload.idType, 0, 0, 0]), payload.data);
 }

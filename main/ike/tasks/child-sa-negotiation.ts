@@ -11,7 +11,11 @@ import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS } from '../../engine/transf
 import type { EncryptionName, IntegrityName } from '../../engine/transforms.js';
 import type { SaMode } from '../../engine/sa-config.js';
 import {
-  EncryptionTransform, EsnTransform, IntegrityTransform, NotifyType, PayloadType,
+  EncryptionTransform,
+  EsnTransform,
+  IntegrityTransform,
+  NotifyType,
+  PayloadType,
 } from '../constants.js';
 import type { NegotiatedChildSa } from '../child-sa.js';
 import { deriveChildSaKeys } from '../crypto/ike-keys.js';
@@ -23,7 +27,10 @@ import { notify, type NotifyPayload } from '../payloads/notify.js';
 import type { Proposal, SaPayload } from '../payloads/security-association.js';
 import type { TsPayload } from '../payloads/traffic-selector.js';
 import {
-  checkSelectedProposal, ProposalError, proposalFromSpec, type ProposalSpec,
+  checkSelectedProposal,
+  ProposalError,
+  proposalFromSpec,
+  type ProposalSpec,
 } from '../proposal.js';
 
 const ENGINE_ENCRYPTIONS: Record<number, EncryptionName> = {
@@ -70,7 +77,8 @@ export class ChildSaNegotiation {
     this.inboundSpi = randomSpi();
     const spi = spiBytes(this.inboundSpi);
     this.offered = options.specs.map((spec, index) =>
-      proposalFromSpec(spec, index + 1, spi, { withDh: options.withDh }));
+      proposalFromSpec(spec, index + 1, spi, { withDh: options.withDh }),
+    );
   }
 
   /** Returns the SA, TSi and TSr payloads, after USE_TRANSPORT_MODE for transport mode. */
@@ -112,7 +120,10 @@ export class ChildSaNegotiation {
     }
     const outboundSpi = new DataView(selected.spi.buffer, selected.spi.byteOffset, 4).getUint32(0);
     if (outboundSpi < MIN_SPI) {
-      throw new IkeError('invalid-response', `CHILD_SA: the gateway chose reserved SPI ${outboundSpi}`);
+      throw new IkeError(
+        'invalid-response',
+        `CHILD_SA: the gateway chose reserved SPI ${outboundSpi}`,
+      );
     }
     checkNarrowed(tsi.selectors, this.options.localSelectors, 'TSi');
     checkNarrowed(tsr.selectors, this.options.remoteSelectors, 'TSr');
@@ -120,13 +131,20 @@ export class ChildSaNegotiation {
 
     const encryption = ENGINE_ENCRYPTIONS[selected.encryption.id];
     if (encryption === undefined) {
-      throw new IkeError('invalid-response', `CHILD_SA: unsupported cipher ${selected.encryption.id}`);
+      throw new IkeError(
+        'invalid-response',
+        `CHILD_SA: unsupported cipher ${selected.encryption.id}`,
+      );
     }
     const algorithm = ENCRYPTION_ALGORITHMS[encryption];
     const keyLength = selected.encryption.keyBits / 8 || algorithm.keyLengths[0]!;
-    const integrity = algorithm.kind === 'aead' ? undefined : ENGINE_INTEGRITIES[selected.integrity];
+    const integrity =
+      algorithm.kind === 'aead' ? undefined : ENGINE_INTEGRITIES[selected.integrity];
     if (algorithm.kind !== 'aead' && integrity === undefined) {
-      throw new IkeError('invalid-response', `CHILD_SA: unsupported integrity ${selected.integrity}`);
+      throw new IkeError(
+        'invalid-response',
+        `CHILD_SA: unsupported integrity ${selected.integrity}`,
+      );
     }
     if (selected.dhGroup !== 0 && selected.dhGroup !== keyInputs.pfsGroup) {
       throw new IkeError('invalid-response', `CHILD_SA: unexpected DH group ${selected.dhGroup}`);
@@ -134,7 +152,10 @@ export class ChildSaNegotiation {
 
     const integrityLength = integrity === undefined ? 0 : INTEGRITY_ALGORITHMS[integrity].keyLength;
     const keys = deriveChildSaKeys(
-      keyInputs.prf, keyInputs.skD, keyInputs.nonceI, keyInputs.nonceR,
+      keyInputs.prf,
+      keyInputs.skD,
+      keyInputs.nonceI,
+      keyInputs.nonceR,
       { encryption: keyLength + algorithm.saltLength, integrity: integrityLength },
       keyInputs.pfsSharedSecret,
     );
@@ -164,11 +185,14 @@ export class ChildSaNegotiation {
 
   /** RFC 7296 section 1.3.1: transport mode holds only if the responder echoes the notify. */
   private checkMode(payloads: Payload[]): SaMode {
-    const echoed = payloadsOfType(payloads, PayloadType.NOTIFY)
-      .some((n) => n.notifyType === NotifyType.USE_TRANSPORT_MODE);
+    const echoed = payloadsOfType(payloads, PayloadType.NOTIFY).some(
+      (n) => n.notifyType === NotifyType.USE_TRANSPORT_MODE,
+    );
     if (this.options.mode === 'transport' && !echoed) {
-      throw new IkeError('invalid-response',
-        'the gateway rejected transport mode: its response lacks USE_TRANSPORT_MODE');
+      throw new IkeError(
+        'invalid-response',
+        'the gateway rejected transport mode: its response lacks USE_TRANSPORT_MODE',
+      );
     }
     return this.options.mode === 'transport' ? 'transport' : 'tunnel';
   }
@@ -193,7 +217,11 @@ export function spiBytes(spi: number): Uint8Array {
  * RFC 7296 section 2.9: the responder may narrow the selectors but not widen them, so each one
  * returned must lie inside one that we proposed.
  */
-function checkNarrowed(received: TrafficSelector[], proposed: TrafficSelector[], name: string): void {
+function checkNarrowed(
+  received: TrafficSelector[],
+  proposed: TrafficSelector[],
+  name: string,
+): void {
   if (received.length === 0) {
     throw new IkeError('invalid-response', `${name} contains no IPv4 or IPv6 traffic selector`);
   }
@@ -205,12 +233,14 @@ function checkNarrowed(received: TrafficSelector[], proposed: TrafficSelector[],
 }
 
 export function selectorWithin(inner: TrafficSelector, outer: TrafficSelector): boolean {
-  return inner.startAddress.length === outer.startAddress.length &&
+  return (
+    inner.startAddress.length === outer.startAddress.length &&
     compareAddresses(inner.startAddress, outer.startAddress) >= 0 &&
     compareAddresses(inner.endAddress, outer.endAddress) <= 0 &&
     compareAddresses(inner.startAddress, inner.endAddress) <= 0 &&
     (outer.protocol === 0 || inner.protocol === outer.protocol) &&
-    inner.startPort >= outer.startPort && inner.endPort <= outer.endPort &&
-    inner.startPort <= inner.endPort;
+    inner.startPort >= outer.startPort &&
+    inner.endPort <= outer.endPort &&
+    inner.startPort <= inner.endPort
+  );
 }
-

@@ -28,7 +28,10 @@ export function buildConfigRequest(ipv4: boolean, ipv6: boolean): CpPayload {
 }
 
 /** Reads a CFG_REPLY; attributes with a wrong length are logged and skipped. */
-export function parseConfigReply(payload: CpPayload | undefined, logger: IkeLogger): VirtualIpConfig {
+export function parseConfigReply(
+  payload: CpPayload | undefined,
+  logger: IkeLogger,
+): VirtualIpConfig {
   const config: VirtualIpConfig = { dns: [], dnsDomains: [] };
   if (payload === undefined) {
     return config;
@@ -39,7 +42,9 @@ export function parseConfigReply(payload: CpPayload | undefined, logger: IkeLogg
   }
   for (const { type, value } of payload.attributes) {
     const skip = (expected: string) =>
-      logger.warn(`ignored configuration attribute ${type} of ${value.length} bytes, expected ${expected}`);
+      logger.warn(
+        `ignored configuration attribute ${type} of ${value.length} bytes, expected ${expected}`,
+      );
     switch (type) {
       case ConfigAttribute.INTERNAL_IP4_ADDRESS:
         if (value.length === 4) {

@@ -6,7 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { zeroize } from '../bytes.js';
 import {
-  ExchangeType, IKE_SPI_LENGTH, NOTIFY_ERROR_LIMIT, NotifyType, PayloadType, ProtocolId,
+  ExchangeType,
+  IKE_SPI_LENGTH,
+  NOTIFY_ERROR_LIMIT,
+  NotifyType,
+  PayloadType,
+  ProtocolId,
 } from '../constants.js';
 import type { NegotiatedChildSa } from '../child-sa.js';
 import { deriveIkeSaKeys, deriveRekeySkeyseed } from '../crypto/ike-keys.js';
@@ -15,15 +20,26 @@ import { IkeError, notifyError } from '../errors.js';
 import { IkeSaState } from '../ike-sa-state.js';
 import { payloadsOfType } from '../message.js';
 import type { Payload, PlainPayload } from '../payloads/chain.js';
-import { checkSelectedProposal, ProposalError, proposalFromSpec, type ProposalSpec } from '../proposal.js';
+import {
+  checkSelectedProposal,
+  ProposalError,
+  proposalFromSpec,
+  type ProposalSpec,
+} from '../proposal.js';
 import type { IkeSession } from '../session.js';
-import { ChildSaNegotiation, spiBytes, type ChildSaRequestOptions } from './child-sa-negotiation.js';
+import {
+  ChildSaNegotiation,
+  spiBytes,
+  type ChildSaRequestOptions,
+} from './child-sa-negotiation.js';
 import { suiteFromSelection } from './ike-sa-init.js';
 
 const NONCE_LENGTH = 32;
 
 function checkErrors(payloads: Payload[], exchangeName: string): void {
-  const error = payloadsOfType(payloads, PayloadType.NOTIFY).find((n) => n.notifyType < NOTIFY_ERROR_LIMIT);
+  const error = payloadsOfType(payloads, PayloadType.NOTIFY).find(
+    (n) => n.notifyType < NOTIFY_ERROR_LIMIT,
+  );
   if (error !== undefined) {
     throw notifyError(exchangeName, error.notifyType);
   }
@@ -44,8 +60,10 @@ function sharedSecretFrom(
 ): Uint8Array {
   const [ke] = payloadsOfType(payloads, PayloadType.KE);
   if (ke === undefined || ke.group !== exchange.group) {
-    throw new IkeError('invalid-response',
-      `the ${exchangeName} response has no KE for group ${exchange.group}`);
+    throw new IkeError(
+      'invalid-response',
+      `the ${exchangeName} response has no KE for group ${exchange.group}`,
+    );
   }
   try {
     return exchange.computeSharedSecret(ke.data);
@@ -73,10 +91,15 @@ export async function rekeyChildSa(
   const exchange = pfsGroup === 0 ? undefined : createKeyExchange(pfsGroup);
 
   // RFC 7296 section 1.3.3: REKEY_SA names the SA being replaced by our inbound SPI.
-  const request: PlainPayload[] = [{
-    type: 41, protocolId: ProtocolId.ESP, spi: spiBytes(old.inboundSpi),
-    notifyType: NotifyType.REKEY_SA, data: new Uint8Array(0),
-  }];
+  const request: PlainPayload[] = [
+    {
+      type: 41,
+      protocolId: ProtocolId.ESP,
+      spi: spiBytes(old.inboundSpi),
+      notifyType: NotifyType.REKEY_SA,
+      data: new Uint8Array(0),
+    },
+  ];
   request.push(...negotiation.modePayloads(), negotiation.saPayload(), { type: 40, data: nonceI });
   if (exchange !== undefined) {
     request.push({ type: 34, group: exchange.group, data: exchange.publicValue });
@@ -86,10 +109,16 @@ export async function rekeyChildSa(
   const response = await session.request(ExchangeType.CREATE_CHILD_SA, request);
   checkErrors(response, 'CHILD_SA rekey');
   const nonceR = requireNonce(response, 'CHILD_SA rekey');
-  const pfsSharedSecret = exchange === undefined ? undefined : sharedSecretFrom(exchange, response, 'CHILD_SA rekey');
+  const pfsSharedSecret =
+    exchange === undefined ? undefined : sharedSecretFrom(exchange, response, 'CHILD_SA rekey');
   const keyInputs = {
-    prf: sa.suite.prf, skD: sa.keys.skD, nonceI, nonceR, pfsGroup,
-    udpEncapsulation: old.udpEncapsulation, lifetimes: old.lifetimes,
+    prf: sa.suite.prf,
+    skD: sa.keys.skD,
+    nonceI,
+    nonceR,
+    pfsGroup,
+    udpEncapsulation: old.udpEncapsulation,
+    lifetimes: old.lifetimes,
     ...(pfsSharedSecret === undefined ? {} : { pfsSharedSecret }),
   };
   const child = negotiation.processResponse(response, keyInputs);
@@ -119,15 +148,17 @@ export async function rekeyIkeSa(
     const exchange = createKeyExchange(group);
     const nonceI = new Uint8Array(randomBytes(NONCE_LENGTH));
     const offered = specs.map((spec, index) =>
-      proposalFromSpec(spec, index + 1, spiI, { withDh: true, firstGroup: group }));
+      proposalFromSpec(spec, index + 1, spiI, { withDh: true, firstGroup: group }),
+    );
     const response = await session.request(ExchangeType.CREATE_CHILD_SA, [
       { type: 33, proposals: offered },
       { type: 40, data: nonceI },
       { type: 34, group, data: exchange.publicValue },
     ]);
 
-    const invalidKe = payloadsOfType(response, PayloadType.NOTIFY)
-      .find((n) => n.notifyType === NotifyType.INVALID_KE_PAYLOAD);
+    const invalidKe = payloadsOfType(response, PayloadType.NOTIFY).find(
+      (n) => n.notifyType === NotifyType.INVALID_KE_PAYLOAD,
+    );
     if (invalidKe !== undefined && invalidKe.data.length === 2 && attempt === 0) {
       group = (invalidKe.data[0]! << 8) | invalidKe.data[1]!;
       continue;
@@ -160,11 +191,21 @@ export async function rekeyIkeSa(
     });
     zeroize(skeyseed, secret);
     const rekeyed = new IkeSaState(
-      spiI, selected.spi, suite, keys, nonceI, nonceR, old.fragmentation, old.fragmentSize,
+      spiI,
+      selected.spi,
+      suite,
+      keys,
+      nonceI,
+      nonceR,
+      old.fragmentation,
+      old.fragmentSize,
     );
     // RFC 7296 section 2.18: the new IKE SA counts Message IDs from zero.
     rekeyed.nextRequestId = 0;
     return rekeyed;
   }
-  throw new IkeError('no-proposal-chosen', 'the gateway rejected the DH group of the IKE SA rekey twice');
+  throw new IkeError(
+    'no-proposal-chosen',
+    'the gateway rejected the DH group of the IKE SA rekey twice',
+  );
 }

@@ -5,16 +5,33 @@
  */
 
 import {
-  createHash, createPrivateKey, timingSafeEqual, X509Certificate, type KeyObject,
+  createHash,
+  createPrivateKey,
+  timingSafeEqual,
+  X509Certificate,
+  type KeyObject,
 } from 'node:crypto';
 import { concatBytes } from '../bytes.js';
 import {
-  AuthMethod, CertEncoding, IdType, NOTIFY_ERROR_LIMIT, NotifyType, PayloadType, notifyName,
+  AuthMethod,
+  CertEncoding,
+  IdType,
+  NOTIFY_ERROR_LIMIT,
+  NotifyType,
+  PayloadType,
+  notifyName,
 } from '../constants.js';
-import { CertificateError, checkCertificateIdentity, verifyCertificateChain } from '../auth/certificate-chain.js';
+import {
+  CertificateError,
+  checkCertificateIdentity,
+  verifyCertificateChain,
+} from '../auth/certificate-chain.js';
 import { certificateSubjectDer } from '../auth/der.js';
 import {
-  createSignatureAuthData, schemeForKey, SignatureError, verifySignatureAuthData,
+  createSignatureAuthData,
+  schemeForKey,
+  SignatureError,
+  verifySignatureAuthData,
 } from '../auth/digital-signature.js';
 import { pskAuthValue, signedOctets } from '../auth/signed-octets.js';
 import type { SignatureScheme } from '../auth/signature-algorithms.js';
@@ -29,8 +46,12 @@ import type { LocalAuth, RemoteAuth } from '../profile.js';
 
 /** Notify types that fail the CHILD_SA but leave the IKE SA up (RFC 7296 section 1.2). */
 const CHILD_SA_ERRORS = new Set<number>([
-  NotifyType.NO_PROPOSAL_CHOSEN, NotifyType.SINGLE_PAIR_REQUIRED, NotifyType.NO_ADDITIONAL_SAS,
-  NotifyType.INTERNAL_ADDRESS_FAILURE, NotifyType.FAILED_CP_REQUIRED, NotifyType.TS_UNACCEPTABLE,
+  NotifyType.NO_PROPOSAL_CHOSEN,
+  NotifyType.SINGLE_PAIR_REQUIRED,
+  NotifyType.NO_ADDITIONAL_SAS,
+  NotifyType.INTERNAL_ADDRESS_FAILURE,
+  NotifyType.FAILED_CP_REQUIRED,
+  NotifyType.TS_UNACCEPTABLE,
   NotifyType.INVALID_SELECTORS,
 ]);
 
@@ -38,8 +59,12 @@ const CHILD_SA_ERRORS = new Set<number>([
 export interface AuthCredentials {
   local:
     | { method: 'psk'; secret: Uint8Array }
-    | { method: 'pubkey'; certificates: X509Certificate[]; privateKey: KeyObject;
-      rsaPadding: 'pkcs1' | 'pss' }
+    | {
+        method: 'pubkey';
+        certificates: X509Certificate[];
+        privateKey: KeyObject;
+        rsaPadding: 'pkcs1' | 'pss';
+      }
     | { method: 'eap' };
   remote: { method: 'psk' } | { method: 'pubkey'; caCertificates: X509Certificate[] };
   localIdentity: IkeIdentity;
@@ -53,14 +78,20 @@ export function loadCredentials(
   remoteIdentity: string | undefined,
 ): AuthCredentials {
   let local: AuthCredentials['local'];
-  let identity: IkeIdentity | undefined = localIdentity === undefined ? undefined : parseIdentity(localIdentity);
+  let identity: IkeIdentity | undefined =
+    localIdentity === undefined ? undefined : parseIdentity(localIdentity);
   if (localAuth.method === 'pubkey') {
     const certificates = localAuth.certificatesPem.map((pem) => new X509Certificate(pem));
     if (certificates.length === 0) {
       throw new CertificateError('the profile has no client certificate');
     }
     const privateKey = createPrivateKey(localAuth.privateKeyPem);
-    local = { method: 'pubkey', certificates, privateKey, rsaPadding: localAuth.rsaPadding ?? 'pkcs1' };
+    local = {
+      method: 'pubkey',
+      certificates,
+      privateKey,
+      rsaPadding: localAuth.rsaPadding ?? 'pkcs1',
+    };
     // Without a configured identity the certificate's subject DN is the identity.
     identity ??= { idType: IdType.ID_DER_ASN1_DN, data: subjectOf(certificates[0]!) };
   } else {
@@ -69,9 +100,13 @@ export function loadCredentials(
   if (identity === undefined) {
     throw new IkeError('invalid-response', 'the profile needs a local identity for PSK or EAP');
   }
-  const remote: AuthCredentials['remote'] = remoteAuth.method === 'pubkey'
-    ? { method: 'pubkey', caCertificates: remoteAuth.caCertificatesPem.map((pem) => new X509Certificate(pem)) }
-    : { method: 'psk' };
+  const remote: AuthCredentials['remote'] =
+    remoteAuth.method === 'pubkey'
+      ? {
+          method: 'pubkey',
+          caCertificates: remoteAuth.caCertificatesPem.map((pem) => new X509Certificate(pem)),
+        }
+      : { method: 'psk' };
   const credentials: AuthCredentials = { local, remote, localIdentity: identity };
   if (remoteIdentity !== undefined) {
     credentials.remoteIdentity = parseIdentity(remoteIdentity);
@@ -108,7 +143,10 @@ export class IkeAuthTask {
 
   constructor(private readonly context: IkeAuthContext) {}
 
-  /** Builds the payloads before the CHILD_SA ones: IDi, CERT, INITIAL_CONTACT, CERTREQ, IDr, AUTH. */
+  /**
+   * Builds the payloads that precede the CHILD_SA ones: IDi, CERT, INITIAL_CONTACT, CERTREQ,
+   * IDr and AUTH.
+   */
   buildAuthPayloads(): PlainPayload[] {
     const { credentials } = this.context;
     const idi: IdPayload = { type: 35, ...credentials.localIdentity };
@@ -117,13 +155,18 @@ export class IkeAuthTask {
 
     if (credentials.local.method === 'pubkey') {
       for (const certificate of credentials.local.certificates) {
-        payloads.push({ type: 37, encoding: CertEncoding.X509_SIGNATURE, data: new Uint8Array(certificate.raw) });
+        payloads.push({
+          type: 37,
+          encoding: CertEncoding.X509_SIGNATURE,
+          data: new Uint8Array(certificate.raw),
+        });
       }
     }
     payloads.push(notify(NotifyType.INITIAL_CONTACT));
     if (credentials.remote.method === 'pubkey') {
       payloads.push({
-        type: 38, encoding: CertEncoding.X509_SIGNATURE,
+        type: 38,
+        encoding: CertEncoding.X509_SIGNATURE,
         data: concatBytes(...credentials.remote.caCertificates.map(caKeyHash)),
       });
     }
@@ -144,7 +187,10 @@ export class IkeAuthTask {
     const octets = signedOctets(sa.suite.prf, initRequest, sa.nonceR, sa.keys.skPi, this.idiBody);
     const local = credentials.local;
     if (local.method === 'psk') {
-      return { method: AuthMethod.SHARED_KEY_MIC, data: pskAuthValue(sa.suite.prf, local.secret, octets) };
+      return {
+        method: AuthMethod.SHARED_KEY_MIC,
+        data: pskAuthValue(sa.suite.prf, local.secret, octets),
+      };
     }
     if (local.method !== 'pubkey') {
       throw new IkeError('invalid-response', 'no local authentication method');
@@ -162,8 +208,10 @@ export class IkeAuthTask {
     const ids: Record<string, number> = { sha256: 2, sha384: 3, sha512: 4 };
     const hashes = this.context.peerSignatureHashes;
     if (hashes.length > 0 && !hashes.includes(ids[scheme.hash]!)) {
-      throw new IkeError('authentication-failed',
-        `the gateway does not accept ${scheme.hash} signatures (it listed ${hashes.join(', ')})`);
+      throw new IkeError(
+        'authentication-failed',
+        `the gateway does not accept ${scheme.hash} signatures (it listed ${hashes.join(', ')})`,
+      );
     }
     return scheme;
   }
@@ -180,8 +228,10 @@ export class IkeAuthTask {
     const [idr] = payloadsOfType(payloads, PayloadType.IDR);
     const [auth] = payloadsOfType(payloads, PayloadType.AUTH);
     if (payloadsOfType(payloads, PayloadType.EAP).length > 0 && auth === undefined) {
-      throw new IkeError('authentication-failed',
-        'the gateway requests EAP authentication, which is not implemented yet');
+      throw new IkeError(
+        'authentication-failed',
+        'the gateway requests EAP authentication, which is not implemented yet',
+      );
     }
     if (idr === undefined || auth === undefined) {
       if (errors[0] !== undefined) {
@@ -192,8 +242,11 @@ export class IkeAuthTask {
     const remoteIdentity = { idType: idr.idType, data: idr.data };
     const expected = this.context.credentials.remoteIdentity;
     if (expected !== undefined && !identitiesEqual(expected, remoteIdentity)) {
-      throw new IkeError('authentication-failed', `the gateway identified as ` +
-        `${formatIdentity(remoteIdentity)}, expected ${formatIdentity(expected)}`);
+      throw new IkeError(
+        'authentication-failed',
+        `the gateway identified as ` +
+          `${formatIdentity(remoteIdentity)}, expected ${formatIdentity(expected)}`,
+      );
     }
     this.verifyAuth(idr, auth.method, auth.data, payloads);
 
@@ -208,41 +261,59 @@ export class IkeAuthTask {
     if (notifyType !== NotifyType.AUTHENTICATION_FAILED) {
       return notifyError('IKE_AUTH', notifyType);
     }
-    const reason = this.context.credentials.local.method === 'psk'
-      ? 'the gateway rejected the pre-shared key'
-      : 'the gateway rejected our certificate or signature';
-    return new IkeError('authentication-failed', `authentication failed: ${reason} ` +
-      `(${notifyName(notifyType)})`, notifyType);
+    const reason =
+      this.context.credentials.local.method === 'psk'
+        ? 'the gateway rejected the pre-shared key'
+        : 'the gateway rejected our certificate or signature';
+    return new IkeError(
+      'authentication-failed',
+      `authentication failed: ${reason} ` + `(${notifyName(notifyType)})`,
+      notifyType,
+    );
   }
 
   private verifyAuth(idr: IdPayload, method: number, data: Uint8Array, payloads: Payload[]): void {
     const { sa, credentials, initResponse } = this.context;
     const octets = signedOctets(
-      sa.suite.prf, initResponse, sa.nonceI, sa.keys.skPr, encodeIdPayload(idr),
+      sa.suite.prf,
+      initResponse,
+      sa.nonceI,
+      sa.keys.skPr,
+      encodeIdPayload(idr),
     );
     if (credentials.remote.method === 'psk') {
       if (credentials.local.method !== 'psk' || method !== AuthMethod.SHARED_KEY_MIC) {
-        throw new IkeError('authentication-failed',
-          `the gateway used AUTH method ${method}, expected a pre-shared key`);
+        throw new IkeError(
+          'authentication-failed',
+          `the gateway used AUTH method ${method}, expected a pre-shared key`,
+        );
       }
       const expected = pskAuthValue(sa.suite.prf, credentials.local.secret, octets);
       if (expected.length !== data.length || !timingSafeEqual(expected, data)) {
-        throw new IkeError('authentication-failed',
-          'authentication failed: the gateway AUTH does not match our pre-shared key');
+        throw new IkeError(
+          'authentication-failed',
+          'authentication failed: the gateway AUTH does not match our pre-shared key',
+        );
       }
       return;
     }
 
     // RFC 7427 section 3: method 14 carries the signature algorithm in the AUTH data.
     if (method !== AuthMethod.DIGITAL_SIGNATURE) {
-      throw new IkeError('authentication-failed',
-        `the gateway used AUTH method ${method}; only digital signatures (14) are supported`);
+      throw new IkeError(
+        'authentication-failed',
+        `the gateway used AUTH method ${method}; only digital signatures (14) are supported`,
+      );
     }
     const certificates = payloadsOfType(payloads, PayloadType.CERT)
       .filter((c) => c.encoding === CertEncoding.X509_SIGNATURE)
       .map((c) => c.data);
     try {
-      const leaf = verifyCertificateChain(certificates, credentials.remote.caCertificates, this.context.now);
+      const leaf = verifyCertificateChain(
+        certificates,
+        credentials.remote.caCertificates,
+        this.context.now,
+      );
       checkCertificateIdentity(leaf, { idType: idr.idType, data: idr.data });
       verifySignatureAuthData(leaf.publicKey, data, octets);
     } catch (error) {

@@ -7,7 +7,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { bytesEqual, concatBytes, uint16Bytes, zeroize } from '../bytes.js';
 import {
-  ExchangeType, IKE_SPI_LENGTH, NOTIFY_ERROR_LIMIT, NotifyType, PayloadType, SignatureHash,
+  ExchangeType,
+  IKE_SPI_LENGTH,
+  NOTIFY_ERROR_LIMIT,
+  NotifyType,
+  PayloadType,
+  SignatureHash,
 } from '../constants.js';
 import { deriveIkeSaKeys, deriveSkeyseed } from '../crypto/ike-keys.js';
 import { SK_ENCRYPTIONS, SK_INTEGRITIES } from '../crypto/ike-transforms.js';
@@ -20,7 +25,10 @@ import type { PlainPayload } from '../payloads/chain.js';
 import { notify, type NotifyPayload } from '../payloads/notify.js';
 import type { Proposal } from '../payloads/security-association.js';
 import {
-  checkSelectedProposal, ProposalError, proposalFromSpec, type ProposalSpec,
+  checkSelectedProposal,
+  ProposalError,
+  proposalFromSpec,
+  type ProposalSpec,
   type SelectedTransforms,
 } from '../proposal.js';
 import type { IkeEndpoint, IkeLogger } from '../transport.js';
@@ -71,7 +79,11 @@ export class IkeSaInitTask {
   buildRequest(): Uint8Array {
     const { spiI, specs } = this.options;
     this.offered = specs.map((spec, index) =>
-      proposalFromSpec(spec, index + 1, new Uint8Array(0), { withDh: true, firstGroup: this.group }));
+      proposalFromSpec(spec, index + 1, new Uint8Array(0), {
+        withDh: true,
+        firstGroup: this.group,
+      }),
+    );
     const spiR = new Uint8Array(IKE_SPI_LENGTH);
     const payloads: PlainPayload[] = [];
 
@@ -86,16 +98,26 @@ export class IkeSaInitTask {
       notify(NotifyType.NAT_DETECTION_SOURCE_IP, this.sourceHash(spiR)),
       notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(spiI, spiR, this.options.remote)),
       notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED),
-      notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, concatBytes(
-        uint16Bytes(SignatureHash.SHA2_256),
-        uint16Bytes(SignatureHash.SHA2_384),
-        uint16Bytes(SignatureHash.SHA2_512),
-      )),
+      notify(
+        NotifyType.SIGNATURE_HASH_ALGORITHMS,
+        concatBytes(
+          uint16Bytes(SignatureHash.SHA2_256),
+          uint16Bytes(SignatureHash.SHA2_384),
+          uint16Bytes(SignatureHash.SHA2_512),
+        ),
+      ),
     );
-    this.lastRequest = encodeMessage({
-      spiI, spiR, exchangeType: ExchangeType.IKE_SA_INIT,
-      initiator: true, response: false, messageId: 0,
-    }, payloads);
+    this.lastRequest = encodeMessage(
+      {
+        spiI,
+        spiR,
+        exchangeType: ExchangeType.IKE_SA_INIT,
+        initiator: true,
+        response: false,
+        messageId: 0,
+      },
+      payloads,
+    );
     return this.lastRequest;
   }
 
@@ -132,8 +154,11 @@ export class IkeSaInitTask {
     }
     const selected = this.checkProposal(sa.proposals);
     if (ke.group !== this.group || selected.dhGroup !== this.group) {
-      throw new IkeError('invalid-response', `the responder used DH group ${ke.group} and ` +
-        `chose ${selected.dhGroup}, but our KE payload is for group ${this.group}`);
+      throw new IkeError(
+        'invalid-response',
+        `the responder used DH group ${ke.group} and ` +
+          `chose ${selected.dhGroup}, but our KE payload is for group ${this.group}`,
+      );
     }
 
     const suite = suiteFromSelection(selected);
@@ -142,17 +167,29 @@ export class IkeSaInitTask {
     zeroize(sharedSecret);
 
     const has = (type: number) => notifies.some((n) => n.notifyType === type);
-    const natLocal = !this.hashMatches(notifies, NotifyType.NAT_DETECTION_DESTINATION_IP,
-      natHash(this.options.spiI, spiR, this.options.local));
-    const natRemote = !this.hashMatches(notifies, NotifyType.NAT_DETECTION_SOURCE_IP,
-      natHash(this.options.spiI, spiR, this.options.remote));
+    const natLocal = !this.hashMatches(
+      notifies,
+      NotifyType.NAT_DETECTION_DESTINATION_IP,
+      natHash(this.options.spiI, spiR, this.options.local),
+    );
+    const natRemote = !this.hashMatches(
+      notifies,
+      NotifyType.NAT_DETECTION_SOURCE_IP,
+      natHash(this.options.spiI, spiR, this.options.remote),
+    );
     const hashes = notifies.find((n) => n.notifyType === NotifyType.SIGNATURE_HASH_ALGORITHMS);
     const natSupported = has(NotifyType.NAT_DETECTION_SOURCE_IP);
 
     return {
       sa: new IkeSaState(
-        this.options.spiI, spiR, suite, keys, this.nonceI, nonce.data,
-        has(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED), this.options.fragmentSize,
+        this.options.spiI,
+        spiR,
+        suite,
+        keys,
+        this.nonceI,
+        nonce.data,
+        has(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED),
+        this.options.fragmentSize,
       ),
       requestBytes: this.lastRequest,
       responseBytes: message.raw,
@@ -169,7 +206,10 @@ export class IkeSaInitTask {
       return false;
     }
     if (++this.retries > MAX_RETRIES) {
-      throw new IkeError('invalid-response', `IKE_SA_INIT still rejected after ${MAX_RETRIES} retries`);
+      throw new IkeError(
+        'invalid-response',
+        `IKE_SA_INIT still rejected after ${MAX_RETRIES} retries`,
+      );
     }
     if (cookie !== undefined) {
       // RFC 7296 section 2.6: the cookie has 1 to 64 bytes.
@@ -180,13 +220,16 @@ export class IkeSaInitTask {
       this.options.logger.info('the gateway requested a cookie, retrying IKE_SA_INIT');
       return true;
     }
-    const group = invalidKe!.data.length === 2 ? (invalidKe!.data[0]! << 8) | invalidKe!.data[1]! : -1;
+    const group =
+      invalidKe!.data.length === 2 ? (invalidKe!.data[0]! << 8) | invalidKe!.data[1]! : -1;
     const offered = this.options.specs.some((spec) => spec.dhGroups.includes(group));
     // Section 1.2: retry with the group the responder names, if it is one that we offered.
     if (!offered || group === this.group) {
-      throw new IkeError('no-proposal-chosen',
+      throw new IkeError(
+        'no-proposal-chosen',
         `the gateway requires DH group ${group}, which the profile does not offer`,
-        NotifyType.INVALID_KE_PAYLOAD);
+        NotifyType.INVALID_KE_PAYLOAD,
+      );
     }
     this.options.logger.info(`the gateway requested DH group ${group}, retrying IKE_SA_INIT`);
     this.group = group;
@@ -218,10 +261,18 @@ export class IkeSaInitTask {
 
   private deriveKeys(suite: IkeSaSuite, nonceR: Uint8Array, secret: Uint8Array, spiR: Uint8Array) {
     const skeyseed = deriveSkeyseed(suite.prf, this.nonceI, nonceR, secret);
-    const keys = deriveIkeSaKeys(suite.prf, skeyseed, this.nonceI, nonceR, this.options.spiI, spiR, {
-      integrity: suite.integrity?.keyLength ?? 0,
-      encryption: suite.encryptionKeyLength + suite.encryption.saltLength,
-    });
+    const keys = deriveIkeSaKeys(
+      suite.prf,
+      skeyseed,
+      this.nonceI,
+      nonceR,
+      this.options.spiI,
+      spiR,
+      {
+        integrity: suite.integrity?.keyLength ?? 0,
+        encryption: suite.encryptionKeyLength + suite.encryption.saltLength,
+      },
+    );
     zeroize(skeyseed);
     return keys;
   }
@@ -235,9 +286,14 @@ export class IkeSaInitTask {
 
 /** SHA-1(SPIi | SPIr | IP address | port), RFC 7296 section 2.23. */
 export function natHash(spiI: Uint8Array, spiR: Uint8Array, endpoint: IkeEndpoint): Uint8Array {
-  return new Uint8Array(createHash('sha1')
-    .update(spiI).update(spiR).update(endpoint.address).update(uint16Bytes(endpoint.port))
-    .digest());
+  return new Uint8Array(
+    createHash('sha1')
+      .update(spiI)
+      .update(spiR)
+      .update(endpoint.address)
+      .update(uint16Bytes(endpoint.port))
+      .digest(),
+  );
 }
 
 function parseHashList(data: Uint8Array): number[] {
@@ -262,7 +318,12 @@ export function suiteFromSelection(selected: SelectedTransforms): IkeSaSuite {
   if (encryption.kind === 'cbc' && integrity === undefined) {
     throw new IkeError('invalid-response', 'the responder chose CBC without integrity');
   }
-  const suite: IkeSaSuite = { encryption, encryptionKeyLength: keyLength, prf, dhGroup: selected.dhGroup };
+  const suite: IkeSaSuite = {
+    encryption,
+    encryptionKeyLength: keyLength,
+    prf,
+    dhGroup: selected.dhGroup,
+  };
   if (encryption.kind === 'cbc') {
     suite.integrity = integrity;
   }
