@@ -21,6 +21,7 @@ import type { SaConfig } from './sa-config.js';
 
 export class EspProtocol implements IpsecProtocol {
   private identification: number;
+  private scratchBuffer: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly config: SaConfig,
@@ -111,6 +112,8 @@ export class EspProtocol implements IpsecProtocol {
 
   destroy(): void {
     this.suite.destroy();
+    // The scratch buffer held plaintext.
+    this.scratchBuffer.fill(0);
   }
 
   /** Payload, padding and trailer rounded up to the block size, which is at least 4. */
@@ -120,16 +123,33 @@ export class EspProtocol implements IpsecProtocol {
     return Math.ceil(unpadded / block) * block;
   }
 
-  /** Returns the payload and, separately, its padding 1, 2, 3, ... with Pad Length and Next Header. */
+  /**
+   * Returns the payload followed by its padding 1, 2, 3, ..., Pad Length and Next Header, in one
+   * piece. One contiguous buffer costs a copy but saves a second cipher update per packet, which
+   * costs more in node:crypto.
+   */
   private buildPlaintext(inner: Uint8Array, innerHeader: IpHeaderInfo, payloadLength: number): Uint8Array[] {
     const start = this.config.mode === 'tunnel' ? 0 : innerHeader.headerLength;
-    const padLength = this.paddedLength(payloadLength) - payloadLength - ESP_TRAILER_LENGTH;
-    const trailer = new Uint8Array(padLength + ESP_TRAILER_LENGTH);
+    const paddedLength = this.paddedLength(payloadLength);
+    const padLength = paddedLength - payloadLength - ESP_TRAILER_LENGTH;
+    const plaintext = this.scratch(paddedLength);
+    plaintext.set(inner.subarray(start, start + payloadLength), 0);
     for (let i = 0; i < padLength; i++) {
-      trailer[i] = i + 1;
+      plaintext[payloadLength + i] = i + 1;
     }
-    trailer[padLength] = padLength;
-    trailer[padLength + 1] = innerNextHeader(this.config, innerHeader);
-    return [inner.subarray(start, start + payloadLength), trailer];
+    plaintext[paddedLength - 2] = padLength;
+    plaintext[paddedLength - 1] = innerNextHeader(this.config, innerHeader);
+    return [plaintext];
+  }
+
+  /**
+   * Returns `length` bytes of a buffer that this SA reuses for every packet. Protecting is
+   * synchronous, so one packet uses it at a time, and the suite copies out what it keeps.
+   */
+  private scratch(length: number): Uint8Array {
+    if (this.scratchBuffer.length < length) {
+      this.scratchBuffer = Buffer.allocUnsafeSlow(Math.max(length, 2048));
+    }
+    return this.scratchBuffer.subarray(0, length);
   }
 }
