@@ -27,10 +27,10 @@ test('setkey tunnel sample fields', async () => {
   assert.equal(out?.replayWindow, 64);
   assert.deepEqual(out?.encryption, { name: 'ENCR_AES_CBC', keyBits: 128 });
   assert.equal(out?.integrity, 'AUTH_HMAC_SHA2_256_128');
-  assert.deepEqual(out?.localTs, ['10.9.0.1/32']);
-  assert.deepEqual(out?.remoteTs, ['10.1.0.0/24']);
-  assert.deepEqual(inbound?.localTs, ['10.9.0.1/32']);
-  assert.equal(out?.localInnerAddress, '10.9.0.1');
+  assert.deepEqual(out?.localTs, ['192.0.2.200/32']);
+  assert.deepEqual(out?.remoteTs, ['203.0.113.0/24']);
+  assert.deepEqual(inbound?.localTs, ['192.0.2.200/32']);
+  assert.equal(out?.localInnerAddress, '192.0.2.200');
   const key = secrets[out?.encryptionKeyRef ?? ''];
   assert.equal(Buffer.from(key ?? []).toString('hex'), '000102030405060708090a0b0c0d0e0f');
   assert.ok(!result.warnings.some((warning) => warning.path === '(replay window)'));
@@ -93,7 +93,7 @@ test('setkey without policies fails', async () => {
 
 test('setkey esp-udp encapsulation', async () => {
   const conf = 'add 192.0.2.1[4500] 192.0.2.2[4500] esp-udp 0x1000 -m tunnel -E aes-cbc 0x' + '00'.repeat(32) +
-    ' -A hmac-sha256 0x' + '00'.repeat(32) + ';\nspdadd 10.0.0.1 10.1.0.0/16 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/require;';
+    ' -A hmac-sha256 0x' + '00'.repeat(32) + ';\nspdadd 192.0.2.201 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/require;';
   const result = await importProfile(bytes(conf));
   assert.equal(result.ok, true);
   if (!result.ok) return;
