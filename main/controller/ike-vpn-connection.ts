@@ -1,7 +1,7 @@
 /**
- * A road-warrior connection keyed by IKEv2: it negotiates the IKE SA and the first CHILD_SA,
- * runs the tunnel with the negotiated keys, rekeys before the soft lifetime, checks that the
- * gateway is alive, and reconnects by itself when the gateway goes away.
+ * A road-warrior connection keyed by IKEv2. It negotiates the IKE SA and the first CHILD_SA and
+ * runs the tunnel with their keys. It rekeys before the soft lifetime, checks that the gateway
+ * is alive, and reconnects by itself when the gateway goes away.
  */
 
 import { lookup } from 'node:dns/promises';
@@ -333,7 +333,7 @@ function virtualAddresses(config: VirtualIpConfig): string[] {
   return addresses;
 }
 
-/** The profile's DNS overrides win; otherwise the gateway's servers and domains (RFC 8598). */
+/** Returns the profile's DNS overrides, or else the gateway's servers and domains (RFC 8598). */
 function dnsSettings(profile: Profile, config: VirtualIpConfig) {
   if (profile.dns.servers.length > 0) {
     return { servers: profile.dns.servers, domains: [...profile.dns.searchDomains, ...profile.dns.matchDomains] };

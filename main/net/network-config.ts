@@ -36,12 +36,12 @@ export interface DnsSettings {
   domains: string[];
 }
 
-/** Where DNS settings go: systemd-resolved through resolvectl, or a resolv.conf file. */
+/** The DNS destination: systemd-resolved through resolvectl, or a resolv.conf file. */
 export type DnsBackend = { type: 'resolvectl' } | { type: 'resolv-conf'; path: string };
 
 export interface TransportPeer {
   address: string;
-  /** How the SAs reach the peer: raw ESP or AH, or ESP in UDP to `udpPort`. */
+  /** The SAs' encapsulation towards the peer: raw ESP or AH, or ESP in UDP to `udpPort`. */
   encapsulation: 'raw' | 'udp';
   udpPort?: number;
 }
@@ -204,8 +204,8 @@ export class NetworkConfigurator {
 
   /**
    * Sends DNS to the tunnel's servers. With systemd-resolved, the servers belong to the TUN
-   * device and answer only for the domains (routing domains, "~domain"), or for every name when
-   * there are none. Without it, resolv.conf is saved and rewritten, and restored on disconnect.
+   * device and resolve only the domains (routing domains, "~domain"), or every name when there
+   * are none. Without it, resolv.conf is saved and rewritten, and restored on disconnect.
    */
   private async configureDns(device: string, dns: DnsSettings): Promise<void> {
     if (this.dnsBackend.type === 'resolvectl') {

@@ -16,7 +16,7 @@ export interface SystemTunnelIoOptions {
   journalDirectory: string;
   log: NetworkLog;
   runner?: CommandRunner;
-  /** Where DNS settings go; found from the system when absent (see `detectDnsBackend`). */
+  /** The DNS destination; found from the system when absent (see `detectDnsBackend`). */
   dnsBackend?: DnsBackend;
 }
 
