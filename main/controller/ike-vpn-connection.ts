@@ -10,6 +10,7 @@ import type { SaConfig } from '../engine/sa-config.js';
 import { SecurityAssociation } from '../engine/security-association.js';
 import type { NegotiatedChildSa, VirtualIpConfig } from '../ike/child-sa.js';
 import { connectIke, type IkeConnection } from '../ike/connect.js';
+import type { IkeDropReason } from '../ike/counters.js';
 import { IkeError } from '../ike/errors.js';
 import { IkeUdpTransport } from '../net/ike-udp-transport.js';
 import { selectorRoutes } from '../net/route-prefixes.js';
@@ -25,13 +26,32 @@ import { Tunnel, type TransportSpec, type TunnelIo, type TunnelSnapshot } from '
 export const RECONNECT_DELAYS_SECONDS = [1, 2, 5, 10, 30];
 /** How long the old inbound SA keeps accepting packets after a rekey, for packets in flight. */
 const OLD_INBOUND_GRACE_MS = 2000;
+/**
+ * After a rekey that the gateway started, the longest wait for its Delete of the old SA before
+ * the new outbound SA takes over anyway.
+ */
+const GATEWAY_REKEY_SWITCH_MS = 5000;
+
+/** The tunnel snapshot with the message counters of the current IKE SA, null between sessions. */
+export interface IkeTunnelSnapshot extends TunnelSnapshot {
+  ike: {
+    /** IKE messages dropped, by reason; each drop is also logged as a warning. */
+    drops: Record<IkeDropReason, number>;
+    retransmissions: number;
+    cachedResponsesResent: number;
+  } | null;
+}
 
 interface Session {
   ike: IkeConnection;
   transport: IkeUdpTransport;
+  gatewayAddress: string;
   tunnel: Tunnel;
   outbound: SecurityAssociation;
   inbound: SecurityAssociation;
+  /** The new outbound SA of a gateway's rekey, used once the gateway deletes the old pair. */
+  pending: { outbound: SecurityAssociation; oldInbound: SecurityAssociation; timer: NodeJS.Timeout } | null;
+  rekeyTimer: NodeJS.Timeout | null;
   timers: NodeJS.Timeout[];
 }
 
@@ -88,12 +108,19 @@ export class IkeVpnConnection implements Connection {
     this.setState('disconnected', reason);
   }
 
-  snapshot(): TunnelSnapshot {
-    return this.session?.tunnel.snapshot() ?? this.lastSnapshot ?? {
+  snapshot(): IkeTunnelSnapshot {
+    const tunnel = this.session?.tunnel.snapshot() ?? this.lastSnapshot ?? {
       device: '', mtu: 0, sas: [], sad: { unknownSpi: 0, malformed: 0, noPolicy: 0 },
       dataPlane: { tooBig: 0, deviceWriteFailures: 0, transportSendFailures: 0 }, transport: {},
       totals: { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, drops: 0, retiredSas: 0 },
     };
+    const counters = this.session?.ike.counters;
+    const ike = counters === undefined ? null : {
+      drops: { ...counters.drops },
+      retransmissions: counters.retransmissions,
+      cachedResponsesResent: counters.cachedResponsesResent,
+    };
+    return { ...tunnel, ike };
   }
 
   private identity() {
@@ -153,10 +180,16 @@ export class IkeVpnConnection implements Connection {
     }
     transport.closeInitialSocket();
 
-    this.session = { ike, transport, tunnel, outbound, inbound, timers: [] };
+    const session: Session = {
+      ike, transport, gatewayAddress, tunnel, outbound, inbound, pending: null, rekeyTimer: null, timers: [],
+    };
+    this.session = session;
     this.attempt = 0;
     ike.on('closed', (reason: string) => this.handleLoss(`the gateway closed the connection (${reason})`));
     ike.on('child-deleted', () => this.handleLoss('the gateway deleted the tunnel SA'));
+    ike.on('child-rekeyed', (next: NegotiatedChildSa, _old: NegotiatedChildSa, initiator: 'client' | 'gateway') =>
+      this.installRekeyed(session, next, initiator));
+    ike.on('old-child-deleted', () => this.switchOutbound(session));
     this.scheduleMaintenance(child);
     this.setState('connected');
   }
@@ -203,10 +236,7 @@ export class IkeVpnConnection implements Connection {
   /** Rekeys the CHILD_SA at its soft lifetime and runs liveness checks every DPD interval. */
   private scheduleMaintenance(child: NegotiatedChildSa): void {
     const session = this.session!;
-    const rekeySeconds = child.lifetimes.soft?.seconds;
-    if (rekeySeconds !== undefined) {
-      session.timers.push(setTimeout(() => void this.rekeyChild(), rekeySeconds * 1000));
-    }
+    this.scheduleChildRekey(session, child);
     const ikeRekeySeconds = this.profile.lifetimes.ike.rekeySeconds;
     if (ikeRekeySeconds !== undefined) {
       session.timers.push(setInterval(() => void this.rekeyIke(), ikeRekeySeconds * 1000));
@@ -216,38 +246,73 @@ export class IkeVpnConnection implements Connection {
     }
   }
 
+  /** Starts our rekey of the CHILD_SA at its soft lifetime, replacing any earlier schedule. */
+  private scheduleChildRekey(session: Session, child: NegotiatedChildSa): void {
+    if (session.rekeyTimer !== null) {
+      clearTimeout(session.rekeyTimer);
+      session.rekeyTimer = null;
+    }
+    const rekeySeconds = child.lifetimes.soft?.seconds;
+    if (rekeySeconds !== undefined) {
+      session.rekeyTimer = setTimeout(() => void this.rekeyChild(), rekeySeconds * 1000);
+    }
+  }
+
   private async rekeyChild(): Promise<void> {
     const session = this.session;
     if (!session || this.state.status !== 'connected') {
       return;
     }
     this.setState('rekeying');
-    const gatewayAddress = formatAddress(session.outbound.config.tunnel?.remote ?? new Uint8Array(0));
-    const onRekeyed = (next: NegotiatedChildSa) => {
-      // RFC 7296 section 2.8: the new pair takes over at once; the old inbound SA stays a
-      // moment for packets already in flight, then goes.
-      const [outbound, inbound] = this.createSas(next, session.transport.localAddress, gatewayAddress);
-      const oldOutbound = session.outbound;
-      const oldInbound = session.inbound;
-      session.tunnel.install([inbound]);
-      session.tunnel.retire(oldOutbound);
-      session.tunnel.install([outbound]);
-      session.outbound = outbound;
-      session.inbound = inbound;
-      setTimeout(() => session.tunnel.retire(oldInbound), OLD_INBOUND_GRACE_MS).unref();
-    };
-    session.ike.once('child-rekeyed', onRekeyed);
     try {
-      const next = await session.ike.rekeyChildSa();
+      await session.ike.rekeyChildSa();
       this.setState('connected');
-      const rekeySeconds = next.lifetimes.soft?.seconds;
-      if (rekeySeconds !== undefined && this.session === session) {
-        session.timers.push(setTimeout(() => void this.rekeyChild(), rekeySeconds * 1000));
-      }
     } catch (error) {
-      session.ike.off('child-rekeyed', onRekeyed);
       this.handleLoss(`rekeying failed: ${describeFailure(error)}`);
     }
+  }
+
+  /**
+   * Installs the SA pair of a rekey (RFC 7296 section 2.8). The new inbound SA works at once.
+   * After our own rekey the new outbound SA takes over at once too. After the gateway's, it
+   * waits for the gateway's Delete of the old pair, because until the gateway has our response
+   * it cannot decrypt packets on the new SA; strongSwan's charon waits in the same way.
+   */
+  private installRekeyed(session: Session, next: NegotiatedChildSa, initiator: 'client' | 'gateway'): void {
+    if (this.session !== session) {
+      return;
+    }
+    this.switchOutbound(session);
+    const [outbound, inbound] = this.createSas(next, session.transport.localAddress, session.gatewayAddress);
+    const oldInbound = session.inbound;
+    session.tunnel.install([inbound]);
+    session.inbound = inbound;
+    const timer = setTimeout(() => this.switchOutbound(session), GATEWAY_REKEY_SWITCH_MS);
+    session.pending = { outbound, oldInbound, timer };
+    if (initiator === 'client') {
+      this.switchOutbound(session);
+    }
+    this.scheduleChildRekey(session, next);
+  }
+
+  /** Moves outbound traffic to the pending SA and retires the old pair. */
+  private switchOutbound(session: Session): void {
+    const pending = session.pending;
+    if (pending === null || this.session !== session) {
+      return;
+    }
+    session.pending = null;
+    clearTimeout(pending.timer);
+    session.tunnel.retire(session.outbound);
+    session.tunnel.install([pending.outbound]);
+    session.outbound = pending.outbound;
+    // The old inbound SA stays a moment for packets already in flight.
+    const retireInbound = () => {
+      if (this.session === session) {
+        session.tunnel.retire(pending.oldInbound);
+      }
+    };
+    setTimeout(retireInbound, OLD_INBOUND_GRACE_MS).unref();
   }
 
   private async rekeyIke(): Promise<void> {
@@ -309,8 +374,10 @@ export class IkeVpnConnection implements Connection {
     if (!session) {
       return;
     }
-    for (const timer of session.timers) {
-      clearTimeout(timer);
+    for (const timer of [...session.timers, session.rekeyTimer, session.pending?.timer]) {
+      if (timer) {
+        clearTimeout(timer);
+      }
     }
     session.ike.removeAllListeners();
     if (orderly) {

@@ -34,7 +34,7 @@ export interface NetworkSettingsApplier {
 
 /** The system calls a tunnel makes, injectable for tests. */
 export interface TunnelIo {
-  openDevice(): TunnelDevice;
+  openDevice(): TunnelDevice | Promise<TunnelDevice>;
   openTransport(spec: TransportSpec): Promise<TunnelTransport>;
   network(device: string): NetworkSettingsApplier;
   /** MTU of the path to `address`, usually the MTU of the outgoing interface. */
@@ -108,7 +108,7 @@ export class Tunnel {
         this.sad.add(sa);
       }
       this.mtu = settings.mtu ?? await this.computeMtu(settings);
-      this.device = this.io.openDevice();
+      this.device = await this.io.openDevice();
       this.transport = settings.transport.type === 'open'
         ? settings.transport.transport
         : await this.io.openTransport(settings.transport);

@@ -25,11 +25,12 @@ import type { Payload, PlainPayload } from './payloads/chain.js';
 import type { IkeProfile } from './profile.js';
 import { parseProposalSpec, type ProposalSpec } from './proposal.js';
 import { DEFAULT_RETRANSMIT_POLICY, IkeSession } from './session.js';
-import { ChildSaNegotiation } from './tasks/child-sa-negotiation.js';
 import { buildConfigRequest, parseConfigReply } from './tasks/configuration.js';
 import { IkeAuthTask, loadCredentials } from './tasks/ike-auth.js';
 import { IkeSaInitTask } from './tasks/ike-sa-init.js';
 import { deleteChildSa, rekeyChildSa, rekeyIkeSa } from './tasks/create-child-sa.js';
+import { respondToChildRekey } from './tasks/child-sa-rekey-response.js';
+import { ChildSaNegotiation, spiBytes } from './tasks/child-sa-negotiation.js';
 import { DEFAULT_FRAGMENT_SIZE, type IkeSaState } from './ike-sa-state.js';
 import {
   silentLogger,
@@ -62,10 +63,16 @@ export interface IkeSaDescription {
 }
 
 /**
- * An established IKE SA with its first CHILD_SA. Emits 'child-deleted' (inbound SPI) when the
- * gateway deletes a CHILD_SA, and 'closed' (reason) when the IKE SA ends.
+ * An established IKE SA with its first CHILD_SA. Emits 'child-rekeyed' (new, old, initiator)
+ * when a rekey by either side creates a new CHILD_SA, 'old-child-deleted' (old) when the gateway
+ * deletes the SA that its own rekey replaced, 'child-deleted' (inbound SPI) when the gateway
+ * deletes the current CHILD_SA, and 'closed' (reason) when the IKE SA ends.
  */
 export class IkeConnection extends EventEmitter {
+  /** CHILD_SAs that the gateway's rekeys replaced and that it has not deleted yet. */
+  private readonly replacedByGateway: NegotiatedChildSa[] = [];
+  private rekeying = false;
+
   constructor(
     private readonly session: IkeSession,
     public ikeSa: IkeSaDescription,
@@ -95,14 +102,20 @@ export class IkeConnection extends EventEmitter {
   async rekeyChildSa(): Promise<NegotiatedChildSa> {
     const sa = this.requireSa();
     const old = this.childSa;
-    const next = await rekeyChildSa(this.session, sa, old, {
-      specs: this.negotiation.espSpecs,
-      localSelectors: old.trafficSelectors.local,
-      remoteSelectors: old.trafficSelectors.remote,
-      mode: old.mode,
-    });
+    this.rekeying = true;
+    let next: NegotiatedChildSa;
+    try {
+      next = await rekeyChildSa(this.session, sa, old, {
+        specs: this.negotiation.espSpecs,
+        localSelectors: old.trafficSelectors.local,
+        remoteSelectors: old.trafficSelectors.remote,
+        mode: old.mode,
+      });
+    } finally {
+      this.rekeying = false;
+    }
     this.childSa = next;
-    this.emit('child-rekeyed', next, old);
+    this.emit('child-rekeyed', next, old, 'client');
     await deleteChildSa(this.session, old);
     zeroizeChildSa(old);
     this.logger.info(
@@ -157,20 +170,71 @@ export class IkeConnection extends EventEmitter {
   private end(reason: string): void {
     this.session.ikeSa?.destroy();
     zeroizeChildSa(this.childSa);
+    for (const old of this.replacedByGateway.splice(0)) {
+      zeroizeChildSa(old);
+    }
     this.session.close();
     this.emit('closed', reason);
+  }
+
+  /** Removes and returns the replaced CHILD_SAs whose outbound SPI is in `spis`. */
+  private takeReplaced(spis: number[]): NegotiatedChildSa[] {
+    const taken = this.replacedByGateway.filter((old) => spis.includes(old.outboundSpi));
+    for (const old of taken) {
+      this.replacedByGateway.splice(this.replacedByGateway.indexOf(old), 1);
+    }
+    return taken;
+  }
+
+  /**
+   * Answers the gateway's CREATE_CHILD_SA: a rekey of our CHILD_SA gets the new SA, anything
+   * else gets NO_ADDITIONAL_SAS. The new SA is announced after the response is sent.
+   */
+  private answerCreateChildSa(payloads: Payload[]): PlainPayload[] {
+    const rekeysChild = payloadsOfType(payloads, PayloadType.NOTIFY).some(
+      (n) => n.notifyType === NotifyType.REKEY_SA && n.protocolId === ProtocolId.ESP,
+    );
+    if (!rekeysChild) {
+      // TODO: accept the gateway's IKE SA rekey (RFC 7296 section 1.3.2). Until then
+      // NO_ADDITIONAL_SAS rejects it, and the client rekeys the IKE SA first.
+      this.logger.warn(
+        'rejected a CREATE_CHILD_SA request from the gateway: ' +
+          'only CHILD_SA rekeys are accepted, not IKE SA rekeys or additional CHILD_SAs',
+      );
+      return [notify(NotifyType.NO_ADDITIONAL_SAS)];
+    }
+    if (this.rekeying) {
+      // NOTE: RFC 7296 section 2.8.1 resolves simultaneous rekeys by nonces; this client
+      // declines the gateway's instead, and its own rekey goes on.
+      this.logger.info('declined the gateway\'s CHILD_SA rekey while our own rekey runs');
+      return [notify(NotifyType.TEMPORARY_FAILURE)];
+    }
+    const result = respondToChildRekey(
+      payloads,
+      this.requireSa(),
+      this.childSa,
+      this.negotiation.espSpecs,
+    );
+    if (!result.ok) {
+      this.logger.warn(`rejected the gateway's CHILD_SA rekey: ${result.reason}`);
+      return result.response;
+    }
+    const old = this.childSa;
+    const next = result.child;
+    this.childSa = next;
+    this.replacedByGateway.push(old);
+    this.logger.info(
+      `the gateway rekeyed the CHILD_SA, new SPIs ${next.inboundSpi.toString(16)}_i ` +
+        `${next.outboundSpi.toString(16)}_o`,
+    );
+    queueMicrotask(() => this.emit('child-rekeyed', next, old, 'gateway'));
+    return result.response;
   }
 
   /** Builds the response to a gateway request (RFC 7296 sections 1.4 and 2.4). */
   private answer(exchangeType: number, payloads: Payload[]): PlainPayload[] {
     if (exchangeType === ExchangeType.CREATE_CHILD_SA) {
-      // TODO: accept the gateway's CHILD_SA and IKE SA rekeys (RFC 7296 sections 1.3.2 and
-      // 1.3.3). Until then NO_ADDITIONAL_SAS rejects them, and the client rekeys first.
-      this.logger.warn(
-        'rejected a CREATE_CHILD_SA request from the gateway: ' +
-          'gateway-initiated rekeying is not implemented',
-      );
-      return [notify(NotifyType.NO_ADDITIONAL_SAS)];
+      return this.answerCreateChildSa(payloads);
     }
     if (exchangeType !== ExchangeType.INFORMATIONAL) {
       return [];
@@ -183,12 +247,24 @@ export class IkeConnection extends EventEmitter {
         queueMicrotask(() => this.end('deleted by the gateway'));
         return [];
       }
-      const ours = deletion.spis.filter(
-        (spi) =>
-          deletion.protocolId === ProtocolId.ESP &&
-          new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0) === this.childSa.outboundSpi,
-      );
-      if (ours.length > 0) {
+      if (deletion.protocolId !== ProtocolId.ESP) {
+        continue;
+      }
+      const spis = deletion.spis
+        .filter((spi) => spi.length === 4)
+        .map((spi) => new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0));
+      for (const old of this.takeReplaced(spis)) {
+        // RFC 7296 section 1.4.1: the response names our inbound SPI of the deleted pair.
+        response.push({
+          type: 42,
+          protocolId: ProtocolId.ESP,
+          spiSize: 4,
+          spis: [spiBytes(old.inboundSpi)],
+        });
+        this.emit('old-child-deleted', old);
+        zeroizeChildSa(old);
+      }
+      if (spis.includes(this.childSa.outboundSpi)) {
         // RFC 7296 section 1.4.1: the response names the SPI of our half of the pair.
         const inbound = new Uint8Array(4);
         new DataView(inbound.buffer).setUint32(0, this.childSa.inboundSpi);

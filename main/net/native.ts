@@ -104,9 +104,12 @@ export function loadNative(): LupinaNative {
     return loaded;
   }
 
-  const candidates = ROOT_CANDIDATES.map((root) =>
-    fileURLToPath(new URL(root + ADDON_PATH, import.meta.url)),
-  );
+  // LUPINA_NATIVE_ADDON lets a packaged app name the addon unpacked next to its asar archive.
+  const override = process.env['LUPINA_NATIVE_ADDON'];
+  const candidates = [
+    ...(override ? [override] : []),
+    ...ROOT_CANDIDATES.map((root) => fileURLToPath(new URL(root + ADDON_PATH, import.meta.url))),
+  ];
   const path = candidates.find((candidate) => existsSync(candidate));
   if (path === undefined) {
     throw new NativeAddonError(

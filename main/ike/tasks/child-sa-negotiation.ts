@@ -33,13 +33,13 @@ import {
   type ProposalSpec,
 } from '../proposal.js';
 
-const ENGINE_ENCRYPTIONS: Record<number, EncryptionName> = {
+export const ENGINE_ENCRYPTIONS: Record<number, EncryptionName> = {
   [EncryptionTransform.ENCR_AES_CBC]: 'ENCR_AES_CBC',
   [EncryptionTransform.ENCR_AES_GCM_16]: 'ENCR_AES_GCM_16',
   [EncryptionTransform.ENCR_CHACHA20_POLY1305]: 'ENCR_CHACHA20_POLY1305',
 };
 
-const ENGINE_INTEGRITIES: Record<number, IntegrityName> = {
+export const ENGINE_INTEGRITIES: Record<number, IntegrityName> = {
   [IntegrityTransform.AUTH_HMAC_SHA1_96]: 'AUTH_HMAC_SHA1_96',
   [IntegrityTransform.AUTH_HMAC_SHA2_256_128]: 'AUTH_HMAC_SHA2_256_128',
   [IntegrityTransform.AUTH_HMAC_SHA2_384_192]: 'AUTH_HMAC_SHA2_384_192',
@@ -47,7 +47,7 @@ const ENGINE_INTEGRITIES: Record<number, IntegrityName> = {
 };
 
 /** The lowest SPI that may be used; 1 to 255 are reserved (RFC 4303 section 2.1). */
-const MIN_SPI = 256;
+export const MIN_SPI = 256;
 
 export interface ChildSaRequestOptions {
   specs: ProposalSpec[];
@@ -198,7 +198,7 @@ export class ChildSaNegotiation {
   }
 }
 
-function randomSpi(): number {
+export function randomSpi(): number {
   for (;;) {
     const spi = randomBytes(4).readUInt32BE(0);
     if (spi >= MIN_SPI) {
