@@ -9,6 +9,8 @@ export function formatStatus(status: ControllerStatus): string {
     return lines.join('\n');
   }
   lines.push(`device ${tunnel.device}, MTU ${tunnel.mtu}, unknown SPI ${tunnel.sad.unknownSpi}, no policy ${tunnel.sad.noPolicy}, too big ${tunnel.dataPlane.tooBig}`);
+  const totals = tunnel.totals;
+  lines.push(`totals: in ${totals.packetsIn} packets (${totals.bytesIn} bytes), out ${totals.packetsOut} packets (${totals.bytesOut} bytes), ${totals.drops} drops, ${totals.retiredSas} SAs retired`);
   lines.push('');
   lines.push([
     'SPI'.padEnd(8), 'dir', 'mode'.padEnd(9), 'transform'.padEnd(36), 'packets'.padStart(10), 'bytes'.padStart(12),

@@ -215,7 +215,16 @@ async function runConnect(parsed: ParsedArguments): Promise<number> {
 async function runStatus(parsed: ParsedArguments): Promise<number> {
   const status = await callControlSocket(cliPaths().socket, 'status') as ControllerStatus;
   if (parsed.flags.has('--json')) {
-    const output = { state: status.state, device: status.tunnel?.device ?? null, mtu: status.tunnel?.mtu ?? null, sas: status.tunnel?.sas ?? [], counters: status.tunnel ? { sad: status.tunnel.sad, dataPlane: status.tunnel.dataPlane, transport: status.tunnel.transport } : null };
+    const tunnel = status.tunnel as (ControllerStatus['tunnel'] & { ike?: unknown }) | null;
+    const output = {
+      state: status.state,
+      device: tunnel?.device ?? null,
+      mtu: tunnel?.mtu ?? null,
+      sas: tunnel?.sas ?? [],
+      totals: tunnel?.totals ?? null,
+      counters: tunnel ? { sad: tunnel.sad, dataPlane: tunnel.dataPlane, transport: tunnel.transport } : null,
+      ike: tunnel?.ike ?? null,
+    };
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   } else {
     process.stdout.write(`${formatStatus(status)}\n`);

@@ -11,6 +11,7 @@ import { SecurityAssociation } from '../engine/security-association.js';
 import type { NegotiatedChildSa, VirtualIpConfig } from '../ike/child-sa.js';
 import { connectIke, type IkeConnection } from '../ike/connect.js';
 import type { IkeDropReason } from '../ike/counters.js';
+import { NotifyType } from '../ike/constants.js';
 import { IkeError } from '../ike/errors.js';
 import { IkeUdpTransport } from '../net/ike-udp-transport.js';
 import { selectorRoutes } from '../net/route-prefixes.js';
@@ -52,6 +53,7 @@ interface Session {
   /** The new outbound SA of a gateway's rekey, used once the gateway deletes the old pair. */
   pending: { outbound: SecurityAssociation; oldInbound: SecurityAssociation; timer: NodeJS.Timeout } | null;
   rekeyTimer: NodeJS.Timeout | null;
+  checkingLiveness: boolean;
   timers: NodeJS.Timeout[];
 }
 
@@ -181,7 +183,7 @@ export class IkeVpnConnection implements Connection {
     transport.closeInitialSocket();
 
     const session: Session = {
-      ike, transport, gatewayAddress, tunnel, outbound, inbound, pending: null, rekeyTimer: null, timers: [],
+      ike, transport, gatewayAddress, tunnel, outbound, inbound, pending: null, rekeyTimer: null, checkingLiveness: false, timers: [],
     };
     this.session = session;
     this.attempt = 0;
@@ -329,13 +331,17 @@ export class IkeVpnConnection implements Connection {
 
   private async checkLiveness(): Promise<void> {
     const session = this.session;
-    if (!session || this.state.status !== 'connected') {
+    // A check still retransmitting covers this interval too.
+    if (!session || this.state.status !== 'connected' || session.checkingLiveness) {
       return;
     }
+    session.checkingLiveness = true;
     try {
       await session.ike.checkLiveness();
     } catch (error) {
       this.handleLoss(`the gateway stopped answering (${describeFailure(error)})`);
+    } finally {
+      session.checkingLiveness = false;
     }
   }
 
@@ -411,6 +417,11 @@ function dnsSettings(profile: Profile, config: VirtualIpConfig) {
 /** Turns an IKE or system error into a sentence for the user. */
 export function describeFailure(error: unknown): string {
   if (error instanceof IkeError) {
+    // The gateway's NO_PROPOSAL_CHOSEN arrives as a notify error, not as 'no-proposal-chosen'.
+    if (error.notifyType === NotifyType.NO_PROPOSAL_CHOSEN) {
+      return `the gateway accepts none of the profile's proposals (${error.message}); ` +
+        'compare the profile\'s proposals with the gateway\'s';
+    }
     switch (error.code) {
       case 'timeout':
         return `the gateway did not answer: ${error.message}`;

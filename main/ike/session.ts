@@ -29,6 +29,10 @@ export interface RetransmitPolicy {
   giveUpAfterMs: number;
 }
 
+/** Dropped messages logged per window; the counters still count every one. */
+const DROP_LOG_LIMIT = 10;
+const DROP_LOG_WINDOW_MS = 10_000;
+
 export const DEFAULT_RETRANSMIT_POLICY: RetransmitPolicy = {
   initialTimeoutMs: 1000,
   multiplier: 2,
@@ -69,6 +73,13 @@ export class IkeSession {
   private readonly fragments = new FragmentAssembler();
   private requestHandler: RequestHandler = () => [];
   private closed = false;
+  /** Settles when the last request made has finished. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Requests made while another was outstanding, not sent yet. */
+  private waiting = 0;
+  private dropLogWindowStart = Number.NEGATIVE_INFINITY;
+  private dropsLogged = 0;
+  private dropsNotLogged = 0;
 
   constructor(
     private readonly transport: IkeTransport,
@@ -107,8 +118,28 @@ export class IkeSession {
     return this.start(ExchangeType.IKE_SA_INIT, 0, [datagram], false).then((r) => r.message);
   }
 
-  /** Sends an encrypted request with the next Message ID and returns the response payloads. */
-  async request(exchangeType: number, payloads: PlainPayload[]): Promise<Payload[]> {
+  /**
+   * Sends an encrypted request with the next Message ID and returns the response payloads.
+   * RFC 7296 section 2.3: this client keeps a window of one outstanding request, so a request
+   * made while another is outstanding waits for it to finish, whether it succeeds or fails.
+   */
+  request(exchangeType: number, payloads: PlainPayload[]): Promise<Payload[]> {
+    let turn: Promise<Payload[]>;
+    if (this.pending === undefined && this.waiting === 0) {
+      // Sent at once, before this call returns.
+      turn = this.requestNow(exchangeType, payloads);
+    } else {
+      this.waiting++;
+      turn = this.queue.then(() => {
+        this.waiting--;
+        return this.requestNow(exchangeType, payloads);
+      });
+    }
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async requestNow(exchangeType: number, payloads: PlainPayload[]): Promise<Payload[]> {
     const sa = this.requireSa();
     const messageId = sa.nextRequestId;
     const datagrams = sa.seal(exchangeType, messageId, false, payloads);
@@ -206,9 +237,27 @@ export class IkeSession {
     this.transmit(request);
   }
 
+  /**
+   * Counts a dropped message and logs it. A flood of bad messages is counted in full but logged
+   * at most DROP_LOG_LIMIT times per DROP_LOG_WINDOW_MS, then once with the number left out.
+   */
   private dropMessage(reason: IkeDropReason, detail: string): void {
     this.counters.drop(reason);
-    this.logger.warn(`dropped IKE message: ${detail}`);
+    const now = this.clock.now();
+    if (now - this.dropLogWindowStart >= DROP_LOG_WINDOW_MS) {
+      if (this.dropsNotLogged > 0) {
+        this.logger.warn(`${this.dropsNotLogged} more IKE messages were dropped and not logged`);
+      }
+      this.dropLogWindowStart = now;
+      this.dropsLogged = 0;
+      this.dropsNotLogged = 0;
+    }
+    if (this.dropsLogged < DROP_LOG_LIMIT) {
+      this.dropsLogged += 1;
+      this.logger.warn(`dropped IKE message: ${detail}`);
+    } else {
+      this.dropsNotLogged += 1;
+    }
   }
 
   private receive(datagram: Uint8Array): void {

@@ -101,6 +101,10 @@ export interface StrongswanGateway {
   ): Promise<{ stdout: string; stderr: string; code: number }>;
   /** Starts a command in the client namespace with piped stdio; the caller ends it. */
   spawnInClient(command: string, args: string[]): ChildProcess;
+  /** Sends `signal` to charon and waits until it has exited; the namespaces stay. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Starts charon again after `kill`, with the same configuration, and loads it. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,14 +117,14 @@ export async function startStrongswanGateway(config: GatewayConfig): Promise<Str
   let charon: ChildProcess | undefined;
 
   const stop = async () => {
-    if (charon !== undefined && charon.exitCode === null) {
-      charon.kill('SIGTERM');
-      await Promise.race([
-        new Promise((resolve) => charon!.once('exit', resolve)),
-        new Promise((resolve) => setTimeout(resolve, 3000)),
-      ]);
-      if (charon.exitCode === null) {
-        charon.kill('SIGKILL');
+    const running = charon;
+    if (running !== undefined && running.exitCode === null && running.signalCode === null) {
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      if (running.exitCode === null && running.signalCode === null) {
+        running.kill('SIGKILL');
+        await exited;
       }
     }
     await run('ip', ['netns', 'del', namespace]).catch(() => undefined);
@@ -130,28 +134,13 @@ export async function startStrongswanGateway(config: GatewayConfig): Promise<Str
     }
   };
 
-  try {
-    await createNamespaces(namespace, clientNamespace, id);
-    await writeConfig(directory, vici, config);
-    charon = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        namespace,
-        'unshare',
-        '-m',
-        'sh',
-        '-c',
-        `mount -t tmpfs tmpfs /run && exec ${CHARON}`,
-      ],
-      {
-        env: { ...process.env, STRONGSWAN_CONF: join(directory, 'strongswan.conf') },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
+  const startCharon = async () => {
+    // A charon killed with SIGKILL leaves its vici socket file behind.
+    await rm(vici, { force: true });
+    const running = spawnCharon(namespace, directory);
+    charon = running;
     let stderr = '';
-    charon.stderr?.on('data', (chunk: Buffer) => {
+    running.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     await waitFor(
@@ -160,6 +149,22 @@ export async function startStrongswanGateway(config: GatewayConfig): Promise<Str
       () => `charon did not open ${vici}: ${stderr}`,
     );
     await swanctl(directory, vici, ['--load-all']);
+  };
+
+  const kill = async (signal: NodeJS.Signals) => {
+    const running = charon;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) {
+      return;
+    }
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill(signal);
+    await exited;
+  };
+
+  try {
+    await createNamespaces(namespace, clientNamespace, id);
+    await writeConfig(directory, vici, config);
+    await startCharon();
   } catch (error) {
     await stop();
     throw error;
@@ -170,6 +175,8 @@ export async function startStrongswanGateway(config: GatewayConfig): Promise<Str
     clientNamespace,
     directory,
     stop,
+    kill,
+    restart: startCharon,
     log: () => readFile(join(directory, 'charon.log'), 'utf8').catch(() => ''),
     listSas: async () => parseListSas(await swanctl(directory, vici, ['--list-sas', '--raw'])),
     swanctl: (args) => swanctl(directory, vici, args),
@@ -178,6 +185,27 @@ export async function startStrongswanGateway(config: GatewayConfig): Promise<Str
     spawnInClient: (command, args) =>
       spawn('ip', ['netns', 'exec', clientNamespace, command, ...args], { stdio: 'pipe' }),
   };
+}
+
+/** Starts charon in the gateway namespace with a private /run, so its pid file is its own. */
+function spawnCharon(namespace: string, directory: string): ChildProcess {
+  return spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      namespace,
+      'unshare',
+      '-m',
+      'sh',
+      '-c',
+      `mount -t tmpfs tmpfs /run && exec ${CHARON}`,
+    ],
+    {
+      env: { ...process.env, STRONGSWAN_CONF: join(directory, 'strongswan.conf') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
 }
 
 async function createNamespaces(gateway: string, client: string, id: string): Promise<void> {
@@ -405,4 +433,49 @@ function parseViciTree(text: string): Record<string, ViciValue> {
     }
   };
   return parseSection();
+}
+
+export interface StrongswanClient {
+  /** Runs swanctl against this charon's vici socket and returns its output. */
+  swanctl(args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts charon with kernel-libipsec as a road-warrior client in an existing namespace, with the
+ * virtual IP and routes installed on its TUN device, and loads `config` without initiating.
+ */
+export async function startStrongswanClient(
+  namespace: string,
+  config: GatewayConfig,
+): Promise<StrongswanClient> {
+  const directory = await mkdtemp(join(tmpdir(), 'lupina-swan-client-'));
+  const vici = join(directory, 'charon.vici');
+  const settings = `install_routes = yes\n  install_virtual_ip = yes\n  ${config.charonSettings ?? ''}`;
+  await writeConfig(directory, vici, { ...config, charonSettings: settings });
+  const charon = spawnCharon(namespace, directory);
+  let stderr = '';
+  charon.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const stop = async () => {
+    if (charon.exitCode === null && charon.signalCode === null) {
+      const exited = new Promise((resolve) => charon.once('exit', resolve));
+      charon.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      if (charon.exitCode === null && charon.signalCode === null) {
+        charon.kill('SIGKILL');
+        await exited;
+      }
+    }
+    await rm(directory, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(() => existsSync(vici), 10_000, () => `charon did not open ${vici}: ${stderr}`);
+    await swanctl(directory, vici, ['--load-all']);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { swanctl: (args) => swanctl(directory, vici, args), stop };
 }
