@@ -19,7 +19,6 @@ import { MemorySecretStore } from '../controller/memory-secret-store.js';
 import { recoverStaleJournals } from '../net/network-config.js';
 import { systemCommandRunner } from '../net/command-runner.js';
 import { createSystemTunnelIo } from '../net/system-tunnel-io.js';
-import { importProfile } from '../profile/import.js';
 import type { ImportIssue, ImportResult, PasswordRequest } from '../profile/import-result.js';
 import { FileSecretStore } from '../profile/secret-store.js';
 import { ProfileStore } from '../profile/profile-store.js';
@@ -120,6 +119,7 @@ async function passwordSource(parsed: ParsedArguments) {
 async function importFromFile(path: string, parsed: ParsedArguments): Promise<ImportResult> {
   const bytes = await readFile(path);
   const directory = dirname(resolve(path));
+  const { importProfile } = await import('../profile/import.js');
   return importProfile(bytes, {
     fileName: path,
     connectionName: typeof parsed.flags.get('--connection') === 'string' ? parsed.flags.get('--connection') as string : undefined,

@@ -3,7 +3,7 @@
  * brings one connection up or down, and reports its state and SA counters.
  */
 
-import { importProfile, type ImportOptions, type ImportResult } from '../profile/import.js';
+import type { ImportOptions, ImportResult } from '../profile/import.js';
 import type { Profile } from '../profile/model.js';
 import { ProfileExistsError, type ProfileStore } from '../profile/profile-store.js';
 import type { SecretStore } from '../profile/secret-store.js';
@@ -58,6 +58,8 @@ export class Controller {
    * with the same id or name is replaced only with `replace`; otherwise ControllerError 'exists'.
    */
   async importFile(bytes: Uint8Array, options: ImportOptions & { replace?: boolean; dryRun?: boolean } = {}): Promise<StoredImportResult> {
+    // The importers pull in node-forge, so they load only when a file is imported.
+    const { importProfile } = await import('../profile/import.js');
     const result = await importProfile(bytes, options);
     if (!result.ok || options.dryRun) {
       return { ...result, saved: false };
