@@ -184,6 +184,18 @@ async function runConnect(parsed: ParsedArguments): Promise<number> {
     profile = await controller.findProfile(target);
   }
 
+  // The signal handlers come first: a SIGTERM right after "connected" must still tear down.
+  let stopReason: string | null = null;
+  let requestStop: (reason: string) => void = () => undefined;
+  const stopRequested = new Promise<string>((resolveStop) => {
+    requestStop = (reason) => {
+      stopReason ??= reason;
+      resolveStop(stopReason);
+    };
+  });
+  process.once('SIGINT', () => requestStop('stopped by SIGINT'));
+  process.once('SIGTERM', () => requestStop('stopped by SIGTERM'));
+
   const server = await ControlServer.listen(paths.socket, {
     status: () => controller.status(),
     disconnect: () => controller.disconnect('disconnected through the control socket'),
@@ -198,15 +210,12 @@ async function runConnect(parsed: ParsedArguments): Promise<number> {
   }
 
   // Stay in the foreground until a signal, or until the connection ends by itself.
-  const reason = await new Promise<string>((resolveStop) => {
-    process.once('SIGINT', () => resolveStop('stopped by SIGINT'));
-    process.once('SIGTERM', () => resolveStop('stopped by SIGTERM'));
-    controller.onState((state) => {
-      if (state.status === 'disconnected') {
-        resolveStop(state.reason ?? 'disconnected');
-      }
-    });
+  controller.onState((state) => {
+    if (state.status === 'disconnected') {
+      requestStop(state.reason ?? 'disconnected');
+    }
   });
+  const reason = await stopRequested;
   await controller.disconnect(reason);
   await server.close();
   return EXIT_OK;

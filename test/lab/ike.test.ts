@@ -182,4 +182,26 @@ describe('IKEv2 with strongSwan', { skip: available ? false : 'needs root and st
       });
     });
   }
+
+  it('routes exactly the narrowed selectors', { timeout: 60_000 }, async () => {
+    // The client asks for 203.0.113.0/24; the gateway narrows it to two ranges inside.
+    const proposals = proposalSets[0]!;
+    const conf = gatewayConf(proposals).replace('local_ts = 203.0.113.0/24', 'local_ts = 203.0.113.0/29, 203.0.113.64/26');
+    await withGateway(conf, async (gateway) => {
+      // charon routes each selector from an address of its own inside it, so it needs one in .64/26.
+      await run('ip', ['-n', gateway.namespace, 'address', 'add', '203.0.113.65/32', 'dev', 'lo']);
+      const client = await connect(gateway, 'narrowed', clientConf(proposals));
+      try {
+        await client.connected;
+        const routes = await runIn(gateway.clientNamespace, 'ip', ['route']);
+        assert.match(routes, /^203\.0\.113\.0\/29 dev lupina\d/m);
+        assert.match(routes, /^203\.0\.113\.64\/26 dev lupina\d/m);
+        assert.doesNotMatch(routes, /^203\.0\.113\.0\/24 dev lupina/m);
+        const ping = await runIn(gateway.clientNamespace, 'ping', ['-c', '2', '-i', '0.2', '-W', '2', OFFICE_HOST]);
+        assert.match(ping, / 0% packet loss/);
+      } finally {
+        assert.equal(await client.stop(), 0, client.output());
+      }
+    });
+  });
 });
