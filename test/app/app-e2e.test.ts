@@ -4,9 +4,9 @@
  * gateway runs in the gateway namespace. The user's steps: import the profile file through the
  * file input, connect, watch the SA counters rise while ping runs, export, disconnect.
  *
- * The gateway is behind `E2eGateway`; the manual-key one below runs `lupina connect` with a
- * setkey.conf. An IKEv2 gateway (strongSwan with a swanctl.conf client profile) only needs
- * another implementation of that interface.
+ * The gateway is behind `E2eGateway`. The flow runs against strongSwan's charon with a
+ * swanctl.conf client profile (IKEv2 with a PSK), and against a Lupina gateway with a
+ * setkey.conf (manual keys).
  */
 
 import assert from 'node:assert/strict';
@@ -21,6 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import { build } from 'vite';
 
 import { createLab, isRoot, LAB, startLupina, writeProfile, type Lab, type LupinaProcess } from '../lab/lab.js';
+import { startStrongswanClient, type StrongswanClient } from '../lab/strongswan.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'app-e2e');
@@ -28,6 +29,11 @@ const CHROMIUM = '/usr/bin/chromium';
 
 /** A gateway for the test: it starts in the lab and hands out the client's profile file. */
 interface E2eGateway {
+  name: string;
+  /** The format that the window must report for the client's profile file. */
+  importFormat: RegExp;
+  /** The SPIs that the exported table must show, when the test fixes them. */
+  spis?: { out: string; in: string };
   /** Starts the gateway; resolves once it accepts traffic. */
   start(lab: Lab): Promise<void>;
   /** The client's profile file, which the test imports through the window. */
@@ -62,6 +68,9 @@ function manualKeyGateway(): E2eGateway {
   let process: LupinaProcess | null = null;
 
   return {
+    name: 'Lupina gateway with manual keys',
+    importFormat: /setkey format/,
+    spis: { out: '00003001', in: '00004001' },
     pingTarget: LAB.office.address,
     async start(lab) {
       const path = await writeProfile(lab, 'e2e-gateway.conf', `${gatewayFile}\n`);
@@ -71,6 +80,94 @@ function manualKeyGateway(): E2eGateway {
     clientProfile: (lab) => writeProfile(lab, 'office-setkey.conf', `${clientFile}\n`),
     async stop() {
       await process?.stop();
+    },
+  };
+}
+
+/**
+ * strongSwan's charon (kernel-libipsec) in the lab's gateway namespace, PSK, handing out
+ * 192.0.2.200 from its pool. The client profile asks for UDP encapsulation (`encap = yes`),
+ * because the window's engine has no raw sockets.
+ */
+function strongswanGateway(): E2eGateway {
+  const secret = `e2e-${randomBytes(8).toString('hex')}`;
+  let charon: StrongswanClient | null = null;
+  const gatewayConf = `
+connections {
+  rw {
+    version = 2
+    proposals = aes128-sha256-x25519
+    local_addrs = ${LAB.gateway.outer}
+    pools = pool4
+    local {
+      auth = psk
+      id = gw.example
+    }
+    remote {
+      auth = psk
+      id = client.example
+    }
+    children {
+      office {
+        local_ts = ${LAB.office.network}
+        esp_proposals = aes128gcm16
+      }
+    }
+  }
+}
+pools {
+  pool4 {
+    addrs = ${LAB.client.inner}/32
+  }
+}
+secrets {
+  ike-client {
+    id-gw = gw.example
+    id-client = client.example
+    secret = "${secret}"
+  }
+}
+`;
+  const clientConf = `
+connections {
+  office {
+    remote_addrs = ${LAB.gateway.outer}
+    vips = 0.0.0.0
+    encap = yes
+    proposals = aes128-sha256-x25519
+    local {
+      auth = psk
+      id = client.example
+    }
+    remote {
+      auth = psk
+      id = gw.example
+    }
+    children {
+      office {
+        remote_ts = ${LAB.office.network}
+        esp_proposals = aes128gcm16
+      }
+    }
+  }
+}
+secrets {
+  ike-office {
+    id = gw.example
+    secret = "${secret}"
+  }
+}
+`;
+  return {
+    name: 'strongSwan gateway with IKEv2',
+    importFormat: /swanctl format/,
+    pingTarget: LAB.office.address,
+    async start(lab) {
+      charon = await startStrongswanClient(lab.gateway, { swanctlConf: gatewayConf });
+    },
+    clientProfile: (lab) => writeProfile(lab, 'office.swanctl.conf', clientConf),
+    async stop() {
+      await charon?.stop();
     },
   };
 }
@@ -137,11 +234,15 @@ function skipReason(): string | false {
   return false;
 }
 
-describe('app end to end', { skip: skipReason() }, () => {
+const GATEWAYS = existsSync('/usr/lib/ipsec/charon') ? [strongswanGateway(), manualKeyGateway()] : [manualKeyGateway()];
+if (GATEWAYS.length === 1 && process.env['CI']) {
+  throw new Error('charon is missing: install strongswan-charon, strongswan-swanctl and libcharon-extra-plugins');
+}
+
+for (const gateway of GATEWAYS) describe(`app end to end, ${gateway.name}`, { skip: skipReason() }, () => {
   let lab: Lab;
   let work: string;
   let rendererDirectory: string;
-  const gateway = manualKeyGateway();
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'lupina-app-e2e-'));
@@ -166,7 +267,7 @@ describe('app end to end', { skip: skipReason() }, () => {
       E2E_RENDERER_DIR: rendererDirectory,
       E2E_PROFILE_FILE: await gateway.clientProfile(lab),
       E2E_PING_TARGET: gateway.pingTarget,
-      E2E_SCREENSHOT_DIR: SCREENSHOTS,
+      E2E_SCREENSHOT_DIR: join(SCREENSHOTS, gateway.name.split(' ')[0]!.toLowerCase()),
       E2E_WORK_DIR: work,
     });
     assert.ok(observations, `the client printed no result:\n${output}`);
@@ -174,9 +275,9 @@ describe('app end to end', { skip: skipReason() }, () => {
 
     assert.match(seen.initialState, /Disconnected/);
     assert.match(seen.importText, /imported as/);
-    assert.match(seen.importText, /setkey format/);
+    assert.match(seen.importText, gateway.importFormat);
     assert.equal(seen.profileCount, 1);
-    assert.equal(seen.secretFiles, 1, 'the static keys go to the secret store');
+    assert.equal(seen.secretFiles, 1, 'the profile keys go to the secret store');
 
     assert.match(seen.connectedState, /Connected/);
     assert.ok(seen.linksWhileConnected.some((name) => name.startsWith('lupina')), 'the helper created a TUN device');
@@ -192,8 +293,10 @@ describe('app end to end', { skip: skipReason() }, () => {
 
     assert.match(seen.exportFileName, /^lupina-sas-.*\.json$/);
     const exported = JSON.parse(seen.exportJson) as { connection: { pairs: { spiOut: string; spiIn: string; packetsOut: number }[] } };
-    assert.equal(exported.connection.pairs[0]?.spiOut, '00003001');
-    assert.equal(exported.connection.pairs[0]?.spiIn, '00004001');
+    if (gateway.spis) {
+      assert.equal(exported.connection.pairs[0]?.spiOut, gateway.spis.out);
+      assert.equal(exported.connection.pairs[0]?.spiIn, gateway.spis.in);
+    }
     assert.ok((exported.connection.pairs[0]?.packetsOut ?? 0) >= 10);
 
     assert.match(seen.disconnectedState, /Disconnected/);
