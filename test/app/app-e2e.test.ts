@@ -236,7 +236,7 @@ function skipReason(): string | false {
 
 const GATEWAYS = existsSync('/usr/lib/ipsec/charon') ? [strongswanGateway(), manualKeyGateway()] : [manualKeyGateway()];
 if (GATEWAYS.length === 1 && process.env['CI']) {
-  throw new Error('charon is missing: install strongswan-charon, strongswan-swanctl and libcharon-extra-plugins');
+  throw new Error('charon is missing: install strongswan-charon, strongswan-swanctl, libcharon-extra-plugins and libstrongswan-standard-plugins');
 }
 
 for (const gateway of GATEWAYS) describe(`app end to end, ${gateway.name}`, { skip: skipReason() }, () => {

@@ -4,7 +4,8 @@
  * Addresses come from the documentation range 192.0.2.0/24: gateway 192.0.2.1, client
  * 192.0.2.10. Charon gets a private /run and its own vici socket, so several gateways and the
  * host's own strongSwan never collide. Needs root and the Debian packages strongswan-charon,
- * strongswan-swanctl and libcharon-extra-plugins.
+ * strongswan-swanctl, libcharon-extra-plugins and libstrongswan-standard-plugins (openssl, for the
+ * ECP groups and AES-GCM).
  */
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -108,7 +109,20 @@ export interface StrongswanGateway {
   stop(): Promise<void>;
 }
 
+/**
+ * Fails fast when a plugin that the tests' proposals need is not installed. Without the openssl
+ * plugin, charon rejects every ECP or Curve25519 KE payload with INVALID_KE_PAYLOAD naming the
+ * same group, which looks like a client bug.
+ */
+function requirePluginFiles(): void {
+  const openssl = '/usr/lib/ipsec/plugins/libstrongswan-openssl.so';
+  if (!existsSync(openssl)) {
+    throw new Error(`${openssl} is missing: install the Debian package libstrongswan-standard-plugins`);
+  }
+}
+
 export async function startStrongswanGateway(config: GatewayConfig): Promise<StrongswanGateway> {
+  requirePluginFiles();
   const id = randomBytes(4).toString('hex');
   const namespace = `lupina-test-${id}`;
   const clientNamespace = `lupina-test-${id}-c`;
@@ -449,6 +463,7 @@ export async function startStrongswanClient(
   namespace: string,
   config: GatewayConfig,
 ): Promise<StrongswanClient> {
+  requirePluginFiles();
   const directory = await mkdtemp(join(tmpdir(), 'lupina-swan-client-'));
   const vici = join(directory, 'charon.vici');
   const settings = `install_routes = yes\n  install_virtual_ip = yes\n  ${config.charonSettings ?? ''}`;
