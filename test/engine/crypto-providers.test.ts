@@ -162,6 +162,45 @@ describe('AES-CBC node and noble agree', () => {
   }
 });
 
+describe('AES-CBC node keeps one context per SA', () => {
+  // The node provider runs every packet of an SA through the same OpenSSL context, so each
+  // call must still be plain CBC under its own IV, whatever the calls before it were.
+  test('packet sequence on one cipher matches noble', () => {
+    const random = new SeededRandom(SEED ^ 0xcbc);
+    const key = random.bytes(16);
+    const node = nodeProvider.createCbc(key);
+    const noble = nobleProvider.createCbc(key);
+
+    for (let i = 0; i < RANDOM_CASES * 3; i++) {
+      const iv = random.bytes(16);
+      const plaintext = random.bytes(random.integer(MAX_LENGTH >> 4) * 16);
+      const context = `packet ${i}, ${plaintext.length} bytes`;
+
+      const ciphertext = node.encrypt(iv, plaintext);
+      assert.equal(toHex(ciphertext), toHex(noble.encrypt(iv, plaintext)), context);
+
+      // As in an ESP packet: the IV directly before the ciphertext in one buffer.
+      const packet = new Uint8Array(8 + 16 + ciphertext.length);
+      packet.set(iv, 8);
+      packet.set(ciphertext, 24);
+      const adjacent = node.decrypt(packet.subarray(8, 24), packet.subarray(24));
+      assert.equal(toHex(adjacent), toHex(plaintext), `${context}, IV before the ciphertext`);
+
+      const apart = node.decrypt(new Uint8Array(iv), new Uint8Array(ciphertext));
+      assert.equal(toHex(apart), toHex(plaintext), `${context}, IV in its own buffer`);
+      assert.equal(toHex(packet.subarray(24)), toHex(ciphertext), `${context}, input left intact`);
+    }
+  });
+
+  test('destroyed cipher rejects calls', () => {
+    const node = nodeProvider.createCbc(new Uint8Array(16).fill(1));
+    node.encrypt(new Uint8Array(16), new Uint8Array(32));
+    node.destroy();
+    assert.throws(() => node.encrypt(new Uint8Array(16), new Uint8Array(32)));
+    assert.throws(() => node.decrypt(new Uint8Array(16), new Uint8Array(32)));
+  });
+});
+
 describe('HMAC node and noble agree', () => {
   for (const hash of HASHES) {
     test(`HMAC ${hash}`, () => {
