@@ -28,6 +28,8 @@ export class ManualConnection implements Connection {
   private state: ConnectionState;
   private readonly listeners = new Set<ConnectionListener>();
   private readonly tunnel: Tunnel;
+  /** The teardown in progress, which a concurrent `stop` waits for instead of starting another. */
+  private stopping: Promise<void> | null = null;
 
   constructor(
     private readonly profile: Profile,
@@ -65,17 +67,30 @@ export class ManualConnection implements Connection {
     this.setState('connected');
   }
 
-  async stop(reason = 'disconnected by the user'): Promise<void> {
+  /**
+   * Tears the tunnel down once. A call while a teardown runs returns that teardown's promise,
+   * so it settles with the same result, and its own reason is dropped.
+   */
+  stop(reason = 'disconnected by the user'): Promise<void> {
+    if (this.stopping === null) {
+      this.stopping = this.tearDown(reason).finally(() => {
+        this.stopping = null;
+      });
+    }
+    return this.stopping;
+  }
+
+  snapshot(): TunnelSnapshot {
+    return this.tunnel.snapshot();
+  }
+
+  private async tearDown(reason: string): Promise<void> {
     if (this.state.status === 'disconnected') {
       return;
     }
     this.setState('disconnecting', reason);
     await this.tunnel.stop();
     this.setState('disconnected', reason);
-  }
-
-  snapshot(): TunnelSnapshot {
-    return this.tunnel.snapshot();
   }
 
   private identity() {

@@ -300,8 +300,9 @@ export async function startConnect(
   await writeFile(path, conf, { mode: 0o600 });
   const resolvConf = join(folder, 'resolv.conf');
   await writeFile(resolvConf, 'nameserver 192.0.2.53\n');
-  const lupina = startLupina(lab.gateway.clientNamespace, folder, 'state', path);
-  lupina.environment['LUPINA_RESOLV_CONF'] = resolvConf;
+  const lupina = startLupina(lab.gateway.clientNamespace, folder, 'state', path, [], {
+    LUPINA_RESOLV_CONF: resolvConf,
+  });
   return new LupinaRun(lupina, lab.gateway.clientNamespace);
 }
 

@@ -11,6 +11,7 @@
 
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,12 +131,28 @@ export interface LupinaProcess {
   environment: NodeJS.ProcessEnv;
 }
 
-/** Returns the environment that gives one lupina instance its own directories. */
+/**
+ * Returns the environment that gives one lupina instance its own directories and its own
+ * resolv.conf, so that DNS servers from the gateway never reach the host's /etc/resolv.conf or
+ * systemd-resolved. Creates that resolv.conf, which must exist to be backed up, unless an
+ * earlier run of the same instance left one.
+ */
 export function lupinaEnvironment(directory: string, name: string): NodeJS.ProcessEnv {
+  const instance = join(directory, name);
+  const resolvConf = join(instance, 'resolv.conf');
+  mkdirSync(instance, { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(resolvConf, '# resolv.conf of a Lupina test instance, not of the host\n', { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw error;
+    }
+  }
   return {
     ...process.env,
-    LUPINA_CONFIG_DIR: join(directory, name, 'config'),
-    LUPINA_RUNTIME_DIR: join(directory, name, 'run'),
+    LUPINA_CONFIG_DIR: join(instance, 'config'),
+    LUPINA_RUNTIME_DIR: join(instance, 'run'),
+    LUPINA_RESOLV_CONF: resolvConf,
   };
 }
 
@@ -146,9 +163,24 @@ export async function writeProfile(lab: Lab, name: string, text: string): Promis
   return path;
 }
 
-/** Starts `lupina connect PROFILE` inside a namespace. */
-export function startLupina(namespace: string, directory: string, name: string, profile: string, extraArguments: string[] = []): LupinaProcess {
-  const environment = lupinaEnvironment(directory, name);
+/**
+ * Starts `lupina connect PROFILE` inside a namespace. `overrides` replaces variables of
+ * `lupinaEnvironment`, such as LUPINA_RESOLV_CONF for a test that reads the file. A change to
+ * `environment` of the result after the start does not reach the running process.
+ */
+export function startLupina(
+  namespace: string,
+  directory: string,
+  name: string,
+  profile: string,
+  extraArguments: string[] = [],
+  overrides: NodeJS.ProcessEnv = {},
+): LupinaProcess {
+  const environment = { ...lupinaEnvironment(directory, name), ...overrides };
+  if (!environment['LUPINA_RESOLV_CONF']) {
+    throw new Error(`startLupina: LUPINA_RESOLV_CONF is empty for instance "${name}". Name a file in the test directory, ` +
+      'so that lupina cannot rewrite the host\'s /etc/resolv.conf');
+  }
   const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, LUPINA, 'connect', profile, ...extraArguments], {
     cwd: PROJECT_ROOT,
     env: environment,
