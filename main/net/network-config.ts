@@ -4,9 +4,11 @@
  *
  * Every change is written to a journal file before it is made, with the command that undoes it.
  * `revert` undoes the changes in reverse order. After a crash, `recoverStaleJournals` finds the
- * journals of processes that no longer run and undoes what they left behind.
+ * journals of processes that no longer run and undoes what they left behind. Each process
+ * writes its own journal file, named after the device and its pid.
  */
 
+import { constants as fsConstants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, type CommandRunner } from './command-runner.js';
@@ -65,11 +67,28 @@ interface JournalStep {
   description: string;
 }
 
+/** An `ip` command with its undo, for `changeAll`. */
+interface Change {
+  args: string[];
+  undo: string[];
+  description: string;
+  /** Called instead of failing when the kernel reports that the object exists already. */
+  whenExists?: () => void;
+}
+
 interface Journal {
   pid: number;
+  /**
+   * Start time of `pid` in clock ticks after boot (field 22 of /proc/PID/stat), so that a later
+   * process with the same pid does not pass for the owner. Journals of older versions lack it.
+   */
+  startTime?: string;
   device: string;
   steps: JournalStep[];
 }
+
+/** First words of the comment that marks a resolv.conf written by Lupina. */
+const RESOLV_CONF_MARKER = '# Written by Lupina';
 
 export interface NetworkLog {
   info(message: string): void;
@@ -89,15 +108,19 @@ export class NetworkConfigurator {
     private readonly log: NetworkLog,
     private readonly dnsBackend: DnsBackend = { type: 'resolv-conf', path: '/etc/resolv.conf' },
   ) {
-    this.journalPath = join(journalDirectory, `${device}.json`);
+    this.journalPath = join(journalDirectory, `${device}.${process.pid}.json`);
   }
 
-  /** Applies the settings; on failure reverts what was applied and rethrows. */
+  /**
+   * Applies the settings; on failure reverts what was applied and rethrows. Undoes the journals
+   * of crashed processes first, so that their changes, a resolv.conf backup above all, are not
+   * mistaken for the system's own.
+   */
   async apply(settings: TunnelNetworkSettings): Promise<void> {
     await mkdir(this.journalDirectory, { recursive: true, mode: 0o700 });
+    await recoverStaleJournals(this.runner, this.journalDirectory, this.log);
     try {
-      await this.configureDevice(settings);
-      await this.addRoutes(settings);
+      await this.configureDeviceAndRoutes(settings);
       if (settings.dns && settings.dns.servers.length > 0) {
         await this.configureDns(settings.device, settings.dns);
       }
@@ -117,34 +140,26 @@ export class NetworkConfigurator {
     await rm(this.journalPath, { force: true });
   }
 
-  private async configureDevice(settings: TunnelNetworkSettings): Promise<void> {
-    await this.change(['link', 'set', 'dev', settings.device, 'mtu', String(settings.mtu), 'up'],
-      ['link', 'set', 'dev', settings.device, 'down'], `bring ${settings.device} up with MTU ${settings.mtu}`);
-    for (const address of settings.addresses) {
-      await this.change(['address', 'add', address, 'dev', settings.device],
-        ['address', 'del', address, 'dev', settings.device], `add address ${address}`);
+  /**
+   * Brings the device up with its addresses, pins the gateway's route and routes the prefixes
+   * into the tunnel. Without transport-mode peers that is one `ip -batch` run, because every
+   * `ip` process costs a few milliseconds of the time to connect.
+   */
+  private async configureDeviceAndRoutes(settings: TunnelNetworkSettings): Promise<void> {
+    const device = deviceChanges(settings);
+    const pin = settings.routes.length > 0 ? await this.gatewayPinChange(settings.gateway) : null;
+    const routes = [...(pin ? [pin] : []), ...settings.routes.map((prefix) => routeChange(prefix, settings.device, this.log))];
+    const peers = settings.transportPeers ?? [];
+    if (peers.length === 0) {
+      await this.changeAll([...device, ...routes]);
+      return;
     }
-  }
 
-  private async addRoutes(settings: TunnelNetworkSettings): Promise<void> {
-    for (const peer of settings.transportPeers ?? []) {
+    await this.changeAll(device);
+    for (const peer of peers) {
       await this.routePeerByPolicy(settings.device, peer);
     }
-    if (settings.routes.length > 0) {
-      await this.pinGatewayRoute(settings.gateway);
-    }
-    for (const prefix of settings.routes) {
-      const family = prefix.includes(':') ? '-6' : '-4';
-      try {
-        await this.change([family, 'route', 'add', prefix, 'dev', settings.device],
-          [family, 'route', 'del', prefix, 'dev', settings.device], `route ${prefix} into the tunnel`);
-      } catch (error) {
-        if (!(error instanceof CommandError) || !/File exists/i.test(error.stderr)) {
-          throw error;
-        }
-        this.log.warn(`route ${prefix} already exists outside the tunnel, so that traffic does not use it`);
-      }
-    }
+    await this.changeAll(routes);
   }
 
   /**
@@ -176,16 +191,19 @@ export class NetworkConfigurator {
   }
 
   /**
-   * Adds a host route for the gateway through the path it uses now, so that routes into the
-   * tunnel never capture the tunnel's own packets.
+   * Returns the host route for the gateway through the path it uses now, so that routes into
+   * the tunnel never capture the tunnel's own packets, or null for a local gateway. The route
+   * is journaled before it is added, so `revert` and crash recovery delete it. A host route that
+   * exists already belongs to someone else (the administrator, or another VPN), so it stays out
+   * of the journal and stays in place.
    */
-  private async pinGatewayRoute(gateway: string): Promise<void> {
+  private async gatewayPinChange(gateway: string): Promise<Change | null> {
     const family = gateway.includes(':') ? '-6' : '-4';
     const hostPrefix = `${gateway}/${gateway.includes(':') ? 128 : 32}`;
     const output = await this.runner.run(IP, ['-j', family, 'route', 'get', gateway]);
     const route = parseRouteGet(output);
     if (!route || route.type === 'local') {
-      return;
+      return null;
     }
 
     const args = [family, 'route', 'add', hostPrefix];
@@ -193,13 +211,13 @@ export class NetworkConfigurator {
       args.push('via', route.gateway);
     }
     args.push('dev', route.dev);
-    try {
-      await this.change(args, [family, 'route', 'del', hostPrefix], `pin the route to gateway ${gateway}`);
-    } catch (error) {
-      if (!(error instanceof CommandError) || !/File exists/i.test(error.stderr)) {
-        throw error;
-      }
-    }
+    return {
+      args,
+      undo: [family, 'route', 'del', hostPrefix],
+      description: `pin the route to gateway ${gateway}`,
+      whenExists: () => this.log.info(
+        `keep the existing route to gateway ${gateway}, which Lupina did not add and will not delete`),
+    };
   }
 
   /**
@@ -217,13 +235,43 @@ export class NetworkConfigurator {
       return;
     }
 
-    const path = this.dnsBackend.path;
-    const backup = join(this.journalDirectory, `${this.device}.resolv.conf`);
-    await copyFile(path, backup);
+    await this.rewriteResolvConf(this.dnsBackend.path, dns);
+  }
+
+  /**
+   * Saves resolv.conf to a backup of this process and rewrites it. The restore step is journaled
+   * before the backup exists, and the backup is created exclusively, so no backup is ever
+   * overwritten. Leaves the file alone while another running Lupina process has rewritten it,
+   * because a backup taken then would hold that tunnel's servers instead of the original.
+   */
+  private async rewriteResolvConf(path: string, dns: DnsSettings): Promise<void> {
+    const writer = parseResolvConfMarker(await readResolvConf(path));
+    if (writer !== null && writer !== 'unknown' && await processRuns(writer)) {
+      this.log.warn(`${path} contains the DNS servers of the Lupina process ${writer.pid}, which still runs, ` +
+        `so it stays unchanged and DNS does not use ${dns.servers.join(', ')}. Disconnect that tunnel first`);
+      return;
+    }
+    if (writer !== null) {
+      const writerDescription = writer === 'unknown' ? 'an earlier Lupina process' : `the Lupina process ${writer.pid}, which no longer runs`;
+      this.log.warn(`${path} still contains the DNS servers of ${writerDescription}, and no backup of its original content ` +
+        `was found in ${this.journalDirectory}, so disconnecting puts those servers back`);
+    }
+
+    const backup = join(this.journalDirectory, `${this.device}.${process.pid}.resolv.conf`);
     const step: JournalStep = { undo: [], restore: { path, backup }, description: `restore ${path}` };
     this.steps.push(step);
     await this.writeJournal();
-    const lines = ['# Written by Lupina while its tunnel is up; the original returns on disconnect.'];
+    try {
+      await copyFile(path, backup, fsConstants.COPYFILE_EXCL);
+    } catch (error) {
+      this.steps.pop();
+      await this.writeJournal();
+      throw new Error(`cannot back up ${path} to ${backup}: ${errorMessage(error)}`);
+    }
+
+    const identity = await ownIdentity();
+    const lines = [`${RESOLV_CONF_MARKER} process ${identity.pid} (start time ${identity.startTime ?? 'unknown'}) ` +
+      'while its tunnel is up; the original returns on disconnect.'];
     lines.push(...dns.servers.map((server) => `nameserver ${server}`));
     if (dns.domains.length > 0) {
       lines.push(`search ${dns.domains.join(' ')}`);
@@ -248,19 +296,107 @@ export class NetworkConfigurator {
     this.log.info(description);
   }
 
+  /**
+   * Applies `changes` in order, as one `ip -force -batch` run when the runner offers it and
+   * one command each otherwise. All undo steps are journaled before the batch runs. A change
+   * that fails with "File exists" and has `whenExists` leaves the journal and counts as done.
+   * Any other failure is thrown once every line has run, and `apply` then reverts the rest.
+   */
+  private async changeAll(changes: Change[]): Promise<void> {
+    if (changes.length === 0) {
+      return;
+    }
+    if (!this.runner.runIpBatch || changes.length === 1) {
+      for (const change of changes) {
+        await this.changeTolerant(change);
+      }
+      return;
+    }
+
+    const steps = changes.map((change): JournalStep => ({ undo: change.undo, description: change.description }));
+    this.steps.push(...steps);
+    await this.writeJournal();
+    const failures = await this.runner.runIpBatch(changes.map((change) => withoutFamilyOption(change.args)));
+
+    let fatal: CommandError | null = null;
+    for (const [index, change] of changes.entries()) {
+      const failure = failures.find((candidate) => candidate.index === index);
+      if (!failure) {
+        this.log.info(change.description);
+        continue;
+      }
+      this.steps.splice(this.steps.indexOf(steps[index]!), 1);
+      if (change.whenExists && /File exists/i.test(failure.stderr)) {
+        change.whenExists();
+      } else {
+        fatal ??= new CommandError(IP, change.args, 2, failure.stderr);
+      }
+    }
+    await this.writeJournal();
+    if (fatal) {
+      throw fatal;
+    }
+  }
+
+  /** Runs one change; "File exists" counts as done when the change has `whenExists`. */
+  private async changeTolerant(change: Change): Promise<void> {
+    try {
+      await this.change(change.args, change.undo, change.description);
+    } catch (error) {
+      if (!change.whenExists || !(error instanceof CommandError) || !/File exists/i.test(error.stderr)) {
+        throw error;
+      }
+      change.whenExists();
+    }
+  }
+
   private async writeJournal(): Promise<void> {
-    const journal: Journal = { pid: process.pid, device: this.device, steps: this.steps };
+    const identity = await ownIdentity();
+    const journal: Journal = { ...identity, device: this.device, steps: this.steps };
     const temporary = `${this.journalPath}.${process.pid}.tmp`;
     await writeFile(temporary, JSON.stringify(journal), { mode: 0o600 });
     await rename(temporary, this.journalPath);
   }
 }
 
+function deviceChanges(settings: TunnelNetworkSettings): Change[] {
+  const device = settings.device;
+  return [
+    {
+      args: ['link', 'set', 'dev', device, 'mtu', String(settings.mtu), 'up'],
+      undo: ['link', 'set', 'dev', device, 'down'],
+      description: `bring ${device} up with MTU ${settings.mtu}`,
+    },
+    ...settings.addresses.map((address) => ({
+      args: ['address', 'add', address, 'dev', device],
+      undo: ['address', 'del', address, 'dev', device],
+      description: `add address ${address}`,
+    })),
+  ];
+}
+
+function routeChange(prefix: string, device: string, log: NetworkLog): Change {
+  const family = prefix.includes(':') ? '-6' : '-4';
+  return {
+    args: [family, 'route', 'add', prefix, 'dev', device],
+    undo: [family, 'route', 'del', prefix, 'dev', device],
+    description: `route ${prefix} into the tunnel`,
+    whenExists: () => log.warn(`route ${prefix} already exists outside the tunnel, so that traffic does not use it`),
+  };
+}
+
+/**
+ * Drops a leading -4 or -6, which `ip -batch` does not accept on a line. Route commands read
+ * the family from their prefix instead.
+ */
+function withoutFamilyOption(args: string[]): string[] {
+  return args[0] === '-4' || args[0] === '-6' ? args.slice(1) : args;
+}
+
 async function runUndo(runner: CommandRunner, step: JournalStep, log: NetworkLog): Promise<void> {
   try {
     if (step.restore) {
-      await copyFile(step.restore.backup, step.restore.path);
-      await rm(step.restore.backup, { force: true });
+      await restoreFromBackup(step.restore, log);
     } else {
       await runner.run(step.command ?? IP, step.undo);
     }
@@ -272,6 +408,56 @@ async function runUndo(runner: CommandRunner, step: JournalStep, log: NetworkLog
       log.warn(`could not undo "${step.description}": ${message}`);
     }
   }
+}
+
+/**
+ * Copies the backup over the file, in place, then deletes the backup. A missing backup means an
+ * earlier run of this step restored the file already, so a repeated step leaves the file alone.
+ */
+async function restoreFromBackup(restore: { path: string; backup: string }, log: NetworkLog): Promise<void> {
+  let original: Buffer;
+  try {
+    original = await readFile(restore.backup);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw error;
+    }
+    log.info(`${restore.path} was restored already, because its backup ${restore.backup} is gone`);
+    return;
+  }
+  await writeFile(restore.path, original);
+  await rm(restore.backup, { force: true });
+}
+
+/** Reads resolv.conf before it is backed up; a missing file gets an error that names the fix. */
+async function readResolvConf(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${path} to back it up before setting the tunnel's DNS servers: ${errorMessage(error)}. ` +
+      'Create the file, or point LUPINA_RESOLV_CONF at another one');
+  }
+}
+
+/**
+ * Returns the process named in the first line of a resolv.conf that Lupina wrote, 'unknown' for
+ * the marker of older versions, which named no process, and null for a file Lupina did not write.
+ */
+function parseResolvConfMarker(text: string): ProcessIdentity | 'unknown' | null {
+  const firstLine = text.split('\n', 1)[0] ?? '';
+  if (!firstLine.startsWith(RESOLV_CONF_MARKER)) {
+    return null;
+  }
+  const match = /^# Written by Lupina process (\d{1,10}) \(start time (\d{1,20}|unknown)\)/.exec(firstLine);
+  if (!match) {
+    return 'unknown';
+  }
+  const pid = Number(match[1]);
+  return match[2] === 'unknown' ? { pid } : { pid, startTime: match[2]! };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 interface RouteGetResult {
@@ -293,13 +479,108 @@ function parseRouteGet(output: string): RouteGetResult | null {
   return null;
 }
 
-function processRuns(pid: number): boolean {
+/** A process as Linux identifies it over time: the pid and, where known, its start time. */
+interface ProcessIdentity {
+  pid: number;
+  /** Clock ticks after boot, field 22 of /proc/PID/stat. */
+  startTime?: string;
+}
+
+interface ProcessStat {
+  /** One letter, such as R, S or D; Z for a zombie and X for a dead process. */
+  state: string;
+  startTime: string;
+}
+
+/** Index of starttime (field 22) among the fields that follow the command name (field 2). */
+const STAT_START_TIME_INDEX = 22 - 3;
+
+/**
+ * Reads the state and the start time from /proc/PID/stat. Returns null when the process does not
+ * exist, and throws when /proc cannot be read.
+ */
+async function readProcessStat(pid: number): Promise<ProcessStat | null> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') {
+      return null;
+    }
+    throw error;
+  }
+  // The command name (field 2) is in parentheses and may contain spaces and parentheses itself.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  const startTime = fields[STAT_START_TIME_INDEX];
+  if (!state || !startTime || !/^\d+$/.test(startTime)) {
+    throw new Error(`unexpected format of /proc/${pid}/stat`);
+  }
+  return { state, startTime };
+}
+
+let ownIdentityPromise: Promise<ProcessIdentity> | null = null;
+
+/** Returns this process's pid and start time, read once. */
+function ownIdentity(): Promise<ProcessIdentity> {
+  ownIdentityPromise ??= readProcessStat(process.pid).then(
+    (stat) => (stat ? { pid: process.pid, startTime: stat.startTime } : { pid: process.pid }),
+    () => ({ pid: process.pid }),
+  );
+  return ownIdentityPromise;
+}
+
+/** Returns whether signal 0 reaches the pid, the only check left without /proc. */
+function signalReaches(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Returns whether the process still runs. A zombie counts as ended, and so does a process whose
+ * start time differs from the recorded one, because its pid was reused. Without a recorded start
+ * time only the pid is checked, and our own pid then belongs to an earlier process.
+ */
+async function processRuns(owner: ProcessIdentity): Promise<boolean> {
+  if (owner.pid <= 0) {
+    return false;
+  }
+  let stat: ProcessStat | null;
+  try {
+    stat = await readProcessStat(owner.pid);
+  } catch {
+    return owner.pid !== process.pid && signalReaches(owner.pid);
+  }
+  if (stat === null || stat.state === 'Z' || stat.state === 'X') {
+    return false;
+  }
+  if (owner.startTime === undefined) {
+    return owner.pid !== process.pid;
+  }
+  return stat.startTime === owner.startTime;
+}
+
+/** Parses a journal file and checks the fields that recovery relies on. */
+function parseJournal(text: string): Journal {
+  const journal = JSON.parse(text) as Partial<Journal> | null;
+  if (typeof journal !== 'object' || journal === null || !Number.isInteger(journal.pid) || !Array.isArray(journal.steps)) {
+    throw new Error('expected an object with an integer "pid" and a "steps" array');
+  }
+  if (journal.startTime !== undefined && typeof journal.startTime !== 'string') {
+    throw new Error('expected "startTime" to be a string');
+  }
+  for (const step of journal.steps as unknown[]) {
+    const candidate = step as Partial<JournalStep> | null;
+    if (typeof candidate !== 'object' || candidate === null || !Array.isArray(candidate.undo) || typeof candidate.description !== 'string') {
+      throw new Error('expected every step to have an "undo" array and a "description"');
+    }
+  }
+  return journal as Journal;
 }
 
 /**
@@ -319,13 +600,13 @@ export async function recoverStaleJournals(runner: CommandRunner, journalDirecto
     const path = join(journalDirectory, name);
     let journal: Journal;
     try {
-      journal = JSON.parse(await readFile(path, 'utf8')) as Journal;
-    } catch {
-      log.warn(`removing unreadable network journal ${path}`);
+      journal = parseJournal(await readFile(path, 'utf8'));
+    } catch (error) {
+      log.warn(`removing unreadable network journal ${path}: ${errorMessage(error)}`);
       await rm(path, { force: true });
       continue;
     }
-    if (journal.pid !== process.pid && processRuns(journal.pid)) {
+    if (await processRuns(journal)) {
       continue;
     }
     log.info(`undoing the network changes of process ${journal.pid} on ${journal.device}, which ended without cleaning up`);

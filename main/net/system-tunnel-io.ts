@@ -3,6 +3,7 @@
 import type { TransportSpec, TunnelDevice, TunnelIo, TunnelTransport } from '../controller/tunnel.js';
 import { systemCommandRunner, type CommandRunner } from './command-runner.js';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { NetworkConfigurator, type DnsBackend, type NetworkLog } from './network-config.js';
 import { RawIpsecTransport } from './raw-transport.js';
 import { TunDevice } from './tun-device.js';
@@ -10,6 +11,50 @@ import { UdpEncapsulationSocket } from './udp-encapsulation.js';
 
 /** Used when the route to the gateway names no device MTU. */
 const DEFAULT_PATH_MTU = 1500;
+
+/**
+ * How long the output of `ip -j route get ADDRESS` is reused. Connecting looks up the route to
+ * the gateway twice, for the path MTU and for the pinned host route, and the first lookup runs
+ * while IKE negotiates, so the second costs no `ip` process.
+ */
+const ROUTE_LOOKUP_REUSE_MS = 5_000;
+
+/** Wraps `runner` so that route lookups within ROUTE_LOOKUP_REUSE_MS share one `ip` run. */
+function reuseRouteLookups(runner: CommandRunner): CommandRunner {
+  const lookups = new Map<string, { startedAt: number; output: Promise<string> }>();
+  return {
+    run(command, args) {
+      const isLookup = command === 'ip' && args[0] === '-j' && args[2] === 'route' && args[3] === 'get';
+      if (!isLookup) {
+        return runner.run(command, args);
+      }
+
+      const key = args.join(' ');
+      const earlier = lookups.get(key);
+      if (earlier && Date.now() - earlier.startedAt < ROUTE_LOOKUP_REUSE_MS) {
+        return earlier.output;
+      }
+      const output = runner.run(command, args);
+      lookups.set(key, { startedAt: Date.now(), output });
+      output.catch(() => lookups.delete(key));
+      return output;
+    },
+    runIpBatch: runner.runIpBatch?.bind(runner),
+  };
+}
+
+/** Reads a device's MTU from sysfs, which saves an `ip` process; null when that fails. */
+async function readDeviceMtu(device: string): Promise<number | null> {
+  if (device.includes('/') || device.startsWith('.')) {
+    return null;
+  }
+  try {
+    const mtu = Number.parseInt(await readFile(`/sys/class/net/${device}/mtu`, 'utf8'), 10);
+    return Number.isInteger(mtu) && mtu > 0 ? mtu : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface SystemTunnelIoOptions {
   /** Directory of the network journals, for crash recovery. */
@@ -39,7 +84,7 @@ export function detectDnsBackend(environment: NodeJS.ProcessEnv = process.env): 
 }
 
 export function createSystemTunnelIo(options: SystemTunnelIoOptions): TunnelIo {
-  const runner = options.runner ?? systemCommandRunner;
+  const runner = reuseRouteLookups(options.runner ?? systemCommandRunner);
   const dnsBackend = options.dnsBackend ?? detectDnsBackend();
   return {
     openDevice(): TunnelDevice {
@@ -67,6 +112,10 @@ export function createSystemTunnelIo(options: SystemTunnelIoOptions): TunnelIo {
       const device = route[0]?.dev;
       if (!device) {
         return DEFAULT_PATH_MTU;
+      }
+      const sysfsMtu = await readDeviceMtu(device);
+      if (sysfsMtu !== null) {
+        return sysfsMtu;
       }
       const link = JSON.parse(await runner.run('ip', ['-j', 'link', 'show', 'dev', device])) as { mtu?: number }[];
       return link[0]?.mtu ?? DEFAULT_PATH_MTU;

@@ -1,10 +1,13 @@
 /**
  * The iproute2 set-up with a recording command runner: the commands, their undo in reverse
- * order, the journal that survives a crash, and the recovery of a stale journal.
+ * order, the journal that survives a crash, the recovery of a stale journal, and the owner
+ * check that separates a running journal owner from a zombie or a reused pid.
  */
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,6 +37,33 @@ class RecordingRunner implements CommandRunner {
 
 const silentLog = { info: () => undefined, warn: () => undefined };
 
+/** Returns a log that stores its messages, for checks on what the configurator reported. */
+function recordingLog() {
+  const messages = { info: [] as string[], warn: [] as string[] };
+  return {
+    messages,
+    info: (message: string) => void messages.info.push(message),
+    warn: (message: string) => void messages.warn.push(message),
+  };
+}
+
+/** Returns the start time (field 22 of /proc/PID/stat) of a running process. */
+function startTimeOf(pid: number): string {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ')[19]!;
+}
+
+/** Returns the journal file of a configurator in this process. */
+function journalFile(directory: string, device: string): string {
+  return join(directory, `${device}.${process.pid}.json`);
+}
+
+/** Rewrites a journal as if its process had died: a pid above pid_max cannot run. */
+async function orphanJournal(path: string): Promise<void> {
+  const journal = JSON.parse(await readFile(path, 'utf8'));
+  await writeFile(path, JSON.stringify({ ...journal, pid: 2 ** 30 }));
+}
+
 describe('network configurator', () => {
   let directory: string;
   before(async () => {
@@ -56,14 +86,16 @@ describe('network configurator', () => {
     const configurator = new NetworkConfigurator(runner, directory, 'lupina0', silentLog);
     await configurator.apply(settings);
     assert.deepEqual(runner.calls, [
+      'ip -j -4 route get 198.51.100.1',
       'ip link set dev lupina0 mtu 1400 up',
       'ip address add 192.0.2.200/32 dev lupina0',
-      'ip -j -4 route get 198.51.100.1',
       'ip -4 route add 198.51.100.1/32 via 198.51.100.254 dev wan0',
       'ip -4 route add 203.0.113.0/24 dev lupina0',
     ]);
-    const journal = JSON.parse(await readFile(join(directory, 'lupina0.json'), 'utf8'));
+    const journal = JSON.parse(await readFile(journalFile(directory, 'lupina0'), 'utf8'));
     assert.equal(journal.steps.length, 4);
+    assert.equal(journal.pid, process.pid);
+    assert.equal(journal.startTime, startTimeOf(process.pid));
 
     runner.calls.length = 0;
     await configurator.revert();
@@ -83,6 +115,37 @@ describe('network configurator', () => {
     await assert.rejects(configurator.apply({ ...settings, device: 'lupina1' }), CommandError);
     assert.ok(runner.calls.includes('ip -4 route del 198.51.100.1/32'));
     assert.ok(runner.calls.includes('ip address del 192.0.2.200/32 dev lupina1'));
+    assert.deepEqual(await readdir(directory), []);
+  });
+
+  it('existing gateway route stays in place', async () => {
+    const runner = new RecordingRunner();
+    runner.failOn = /route add 198\.51\.100\.1\/32/;
+    runner.failWith = 'RTNETLINK answers: File exists';
+    const log = recordingLog();
+    const configurator = new NetworkConfigurator(runner, directory, 'lupina4', log);
+    await configurator.apply({ ...settings, device: 'lupina4' });
+    assert.ok(runner.calls.includes('ip -4 route add 203.0.113.0/24 dev lupina4'));
+    assert.ok(log.messages.info.some((message) => /existing route to gateway 198\.51\.100\.1.*not delete/.test(message)));
+    const journal = JSON.parse(await readFile(journalFile(directory, 'lupina4'), 'utf8'));
+    assert.ok(!JSON.stringify(journal.steps).includes('198.51.100.1/32'));
+
+    runner.calls.length = 0;
+    await configurator.revert();
+    assert.ok(!runner.calls.some((call) => call.includes('route del 198.51.100.1/32')));
+    assert.ok(runner.calls.includes('ip -4 route del 203.0.113.0/24 dev lupina4'));
+  });
+
+  it('pinned gateway route is recovered', async () => {
+    const runner = new RecordingRunner();
+    const configurator = new NetworkConfigurator(runner, directory, 'lupina10', silentLog);
+    await configurator.apply({ ...settings, device: 'lupina10' });
+    assert.ok(runner.calls.includes('ip -4 route add 198.51.100.1/32 via 198.51.100.254 dev wan0'));
+    await orphanJournal(journalFile(directory, 'lupina10'));
+
+    const recovery = new RecordingRunner();
+    assert.equal(await recoverStaleJournals(recovery, directory, silentLog), 1);
+    assert.ok(recovery.calls.includes('ip -4 route del 198.51.100.1/32'));
     assert.deepEqual(await readdir(directory), []);
   });
 
@@ -126,7 +189,108 @@ describe('network configurator', () => {
     assert.deepEqual(await readdir(directory), ['lupina8.json']);
     await rm(join(directory, 'lupina8.json'));
   });
+
+  it('apply recovers stale journals first', async () => {
+    const stale = { pid: 2 ** 30, device: 'lupina11', steps: [
+      { undo: ['-4', 'route', 'del', '198.51.100.7/32'], description: 'pin the route to gateway 198.51.100.7' },
+    ] };
+    await writeFile(join(directory, 'lupina11.json'), JSON.stringify(stale));
+    const runner = new RecordingRunner();
+    const configurator = new NetworkConfigurator(runner, directory, 'lupina11', silentLog);
+    await configurator.apply({ ...settings, device: 'lupina11' });
+    assert.equal(runner.calls[0], 'ip -4 route del 198.51.100.7/32');
+    assert.equal(runner.calls[1], 'ip -j -4 route get 198.51.100.1');
+    await configurator.revert();
+    assert.deepEqual(await readdir(directory), []);
+  });
+
+  it('malformed journal is removed', async () => {
+    await writeFile(join(directory, 'lupina12.json'), JSON.stringify({ pid: 2 ** 30, device: 'lupina12', steps: 'none' }));
+    const log = recordingLog();
+    const runner = new RecordingRunner();
+    assert.equal(await recoverStaleJournals(runner, directory, log), 0);
+    assert.deepEqual(runner.calls, []);
+    assert.match(log.messages.warn[0] ?? '', /unreadable network journal .*lupina12\.json: expected an object/);
+    assert.deepEqual(await readdir(directory), []);
+  });
 });
+
+describe('journal owner check', () => {
+  let directory: string;
+  before(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'lupina-owner-'));
+  });
+  after(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  /** Writes a journal whose one step deletes a route named after `device`. */
+  async function writeJournal(device: string, owner: { pid: number; startTime?: string }): Promise<void> {
+    const steps = [{ undo: ['-4', 'route', 'del', `203.0.113.0/24`, 'dev', device], description: `route via ${device}` }];
+    await writeFile(join(directory, `${device}.json`), JSON.stringify({ ...owner, device, steps }));
+  }
+
+  /** Runs recovery and returns the devices whose journals it undid. */
+  async function recoveredDevices(): Promise<string[]> {
+    const runner = new RecordingRunner();
+    await recoverStaleJournals(runner, directory, silentLog);
+    return runner.calls.map((call) => call.split(' ').at(-1)!).sort();
+  }
+
+  it('running owner with its start time', async () => {
+    await writeJournal('owner0', { pid: process.ppid, startTime: startTimeOf(process.ppid) });
+    assert.deepEqual(await recoveredDevices(), []);
+    await rm(join(directory, 'owner0.json'));
+  });
+
+  it('own journal with own start time', async () => {
+    // Another configurator of this process, such as the privileged helper's second device.
+    await writeJournal('owner1', { pid: process.pid, startTime: startTimeOf(process.pid) });
+    assert.deepEqual(await recoveredDevices(), []);
+    await rm(join(directory, 'owner1.json'));
+  });
+
+  it('reused pid is a dead owner', async () => {
+    const startTime = String(Number(startTimeOf(process.ppid)) + 1);
+    await writeJournal('owner2', { pid: process.ppid, startTime });
+    assert.deepEqual(await recoveredDevices(), ['owner2']);
+  });
+
+  it('own pid without start time', async () => {
+    // A journal of an older version that an earlier process with our pid left behind.
+    await writeJournal('owner3', { pid: process.pid });
+    assert.deepEqual(await recoveredDevices(), ['owner3']);
+  });
+
+  it('zombie owner is dead', { timeout: 20_000 }, async () => {
+    // The shell starts a child that exits at once, then becomes `sleep`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 15'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = await new Promise<number>((resolve, reject) => {
+        parent.stdout.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim())));
+        parent.once('error', reject);
+      });
+      await waitForZombie(zombie);
+      await writeJournal('owner4', { pid: zombie, startTime: startTimeOf(zombie) });
+      await writeJournal('owner5', { pid: zombie });
+      assert.deepEqual(await recoveredDevices(), ['owner4', 'owner5']);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+});
+
+/** Waits until /proc shows the process as a zombie (state Z). */
+async function waitForZombie(pid: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (text.slice(text.lastIndexOf(')') + 2).startsWith('Z')) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`process ${pid} did not become a zombie within 2 s`);
+}
 
 describe('route prefixes', () => {
   const cases: [string, string, string[]][] = [
@@ -182,13 +346,85 @@ describe('DNS settings', () => {
     const journals = join(directory, 'crash-journals');
     const configurator = new NetworkConfigurator(new RecordingRunner(), journals, 'lupina6', silentLog, { type: 'resolv-conf', path: resolvConf });
     await configurator.apply({ ...base, device: 'lupina6', dns: { servers: ['203.0.113.53'], domains: [] } });
-    // Pretend the process died: rewrite the journal's pid to one that cannot run.
-    const journalPath = join(journals, 'lupina6.json');
-    const journal = JSON.parse(await readFile(journalPath, 'utf8'));
-    await writeFile(journalPath, JSON.stringify({ ...journal, pid: 2 ** 30 }));
+    await orphanJournal(journalFile(journals, 'lupina6'));
 
     assert.equal(await recoverStaleJournals(new RecordingRunner(), journals, silentLog), 1);
     assert.equal(await readFile(resolvConf, 'utf8'), original);
+  });
+
+  it('second instance keeps the original', async () => {
+    const resolvConf = join(directory, 'resolv-shared.conf');
+    const original = 'nameserver 192.0.2.53\n';
+    await writeFile(resolvConf, original);
+    const backend = { type: 'resolv-conf' as const, path: resolvConf };
+    const first = new NetworkConfigurator(new RecordingRunner(), join(directory, 'first'), 'lupina0', silentLog, backend);
+    await first.apply({ ...base, device: 'lupina0', dns: { servers: ['203.0.113.53'], domains: [] } });
+    const written = await readFile(resolvConf, 'utf8');
+    assert.match(written, new RegExp(`^# Written by Lupina process ${process.pid} `));
+
+    const log = recordingLog();
+    const second = new NetworkConfigurator(new RecordingRunner(), join(directory, 'second'), 'lupina1', log, backend);
+    await second.apply({ ...base, device: 'lupina1', dns: { servers: ['203.0.113.54'], domains: [] } });
+    assert.equal(await readFile(resolvConf, 'utf8'), written);
+    assert.match(log.messages.warn[0] ?? '', /still runs, so it stays unchanged/);
+    assert.deepEqual(await readdir(join(directory, 'second')), [`lupina1.${process.pid}.json`]);
+
+    await first.revert();
+    assert.equal(await readFile(resolvConf, 'utf8'), original);
+    await second.revert();
+    assert.equal(await readFile(resolvConf, 'utf8'), original);
+  });
+
+  it('stale backup survives a new run', async () => {
+    // A crashed run of an older version: its journal and backup use names without the pid.
+    const resolvConf = join(directory, 'resolv-stale.conf');
+    const original = 'nameserver 192.0.2.53\nsearch example.net\n';
+    const journals = join(directory, 'stale-journals');
+    await mkdir(journals);
+    const staleBackup = join(journals, 'lupina0.resolv.conf');
+    await writeFile(staleBackup, original);
+    await writeFile(resolvConf, '# Written by Lupina while its tunnel is up; the original returns on disconnect.\nnameserver 203.0.113.53\n');
+    await writeFile(join(journals, 'lupina0.json'), JSON.stringify({ pid: 2 ** 30, device: 'lupina0', steps: [
+      { undo: [], restore: { path: resolvConf, backup: staleBackup }, description: `restore ${resolvConf}` },
+    ] }));
+
+    const configurator = new NetworkConfigurator(new RecordingRunner(), journals, 'lupina0', silentLog, { type: 'resolv-conf', path: resolvConf });
+    await configurator.apply({ ...base, device: 'lupina0', dns: { servers: ['203.0.113.54'], domains: [] } });
+    assert.match(await readFile(resolvConf, 'utf8'), /^nameserver 203\.0\.113\.54$/m);
+    await configurator.revert();
+    assert.equal(await readFile(resolvConf, 'utf8'), original);
+    assert.deepEqual(await readdir(journals), []);
+  });
+
+  it('restore runs only once', async () => {
+    const resolvConf = join(directory, 'resolv-once.conf');
+    const original = 'nameserver 192.0.2.53\n';
+    await writeFile(resolvConf, original);
+    const journals = join(directory, 'once-journals');
+    const configurator = new NetworkConfigurator(new RecordingRunner(), journals, 'lupina0', silentLog, { type: 'resolv-conf', path: resolvConf });
+    await configurator.apply({ ...base, device: 'lupina0', dns: { servers: ['203.0.113.53'], domains: [] } });
+    // A copy of the journal, as if the process died after restoring but before the journal was updated.
+    const copy = join(journals, 'lupina0.copy.json');
+    await writeFile(copy, await readFile(journalFile(journals, 'lupina0'), 'utf8'));
+    await orphanJournal(copy);
+
+    await configurator.revert();
+    assert.equal(await readFile(resolvConf, 'utf8'), original);
+    const later = 'nameserver 198.51.100.53\n';
+    await writeFile(resolvConf, later);
+    const log = recordingLog();
+    assert.equal(await recoverStaleJournals(new RecordingRunner(), journals, log), 1);
+    assert.equal(await readFile(resolvConf, 'utf8'), later);
+    assert.deepEqual(log.messages.warn, []);
+    assert.match(log.messages.info.join('\n'), /restored already/);
+  });
+
+  it('missing resolv.conf names the fix', async () => {
+    const missing = join(directory, 'no-such-resolv.conf');
+    const configurator = new NetworkConfigurator(new RecordingRunner(), join(directory, 'missing'), 'lupina0', silentLog, { type: 'resolv-conf', path: missing });
+    await assert.rejects(configurator.apply({ ...base, device: 'lupina0', dns: { servers: ['203.0.113.53'], domains: [] } }),
+      /cannot read .*no-such-resolv\.conf.*LUPINA_RESOLV_CONF/);
+    assert.deepEqual(await readdir(join(directory, 'missing')), []);
   });
 
   it('resolvectl gets routing domains', async () => {
