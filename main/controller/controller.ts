@@ -4,14 +4,17 @@
  */
 
 import type { ImportOptions, ImportResult } from '../profile/import.js';
-import type { Profile } from '../profile/model.js';
-import { ProfileExistsError, type ProfileStore } from '../profile/profile-store.js';
+import { profileSecretRefs, type Profile } from '../profile/model.js';
+import {
+  ProfileExistsError, type CorruptProfileFile, type ProfileScan, type ProfileStore, type ProfileStoreSession,
+} from '../profile/profile-store.js';
 import type { SecretStore } from '../profile/secret-store.js';
 import type { Connection } from './connection.js';
 import { connectionState, type ConnectionState } from './connection-state.js';
 import type { Log } from './log.js';
 import { IkeVpnConnection } from './ike-vpn-connection.js';
 import { ManualConnection } from './manual-connection.js';
+import { MemorySecretStore } from './memory-secret-store.js';
 import type { TunnelIo, TunnelSnapshot } from './tunnel.js';
 
 export interface ControllerOptions {
@@ -21,6 +24,12 @@ export interface ControllerOptions {
   log: Log;
   /** Replaces the IKEv2 connection, for tests that run without a gateway. */
   createIkeConnection?: (profile: Profile, secrets: SecretStore) => Connection;
+  /**
+   * Returns the ids of profiles that connections in other processes use (the CLI can ask its
+   * control socket), so that deleting one of them is reported. Without it, only this
+   * controller's own connection is known.
+   */
+  profilesInUseElsewhere?: () => Promise<string[]>;
 }
 
 export interface ControllerStatus {
@@ -37,10 +46,35 @@ export class ControllerError extends Error {
 
 export type StoredImportResult = ImportResult & { saved: boolean };
 
+export interface DeletedProfile {
+  id: string;
+  /** The name, or the file path for a corrupt profile file without a readable name. */
+  name: string;
+  /**
+   * True when a connection in another process used the profile. That connection keeps running
+   * with the copy of the secrets it made when it connected, until it disconnects.
+   */
+  inUseElsewhere: boolean;
+}
+
+/**
+ * Raised when an import could not be stored. Every change was rolled back unless `rollbackError`
+ * is set, in which case the message names what may be left over.
+ */
+export class ImportStorageError extends Error {
+  constructor(message: string, readonly rollbackError?: unknown, options?: { cause: unknown }) {
+    super(message, options);
+    this.name = 'ImportStorageError';
+  }
+}
+
 export class Controller {
   private connection: Connection | null = null;
+  /** The copy of the connected profile's secrets; zeroed on disconnect. */
+  private connectionSecrets: MemorySecretStore | null = null;
   private idleState: ConnectionState = connectionState('disconnected');
   private readonly listeners = new Set<(state: ConnectionState) => void>();
+  private readonly warnedCorruptFiles = new Set<string>();
 
   constructor(private readonly options: ControllerOptions) {}
 
@@ -49,13 +83,25 @@ export class Controller {
     return () => this.listeners.delete(listener);
   }
 
-  listProfiles(): Promise<Profile[]> {
-    return this.options.profiles.list();
+  /** Returns the valid saved profiles, and logs a warning for each corrupt profile file. */
+  async listProfiles(): Promise<Profile[]> {
+    return (await this.scanProfiles()).profiles;
+  }
+
+  /** Returns the valid saved profiles and the corrupt profile files, each logged as a warning. */
+  async scanProfiles(): Promise<ProfileScan> {
+    const scan = await this.options.profiles.scan();
+    this.warnCorruptFiles(scan.corrupt);
+    return scan;
   }
 
   /**
    * Imports a profile file and, unless `dryRun`, saves the profile and its secrets. A profile
    * with the same id or name is replaced only with `replace`; otherwise ControllerError 'exists'.
+   * The secrets are written first and the profile last, all under the profile store's lock, and
+   * the secrets of replaced profiles are deleted only after that. When a step fails, the secrets
+   * written so far are undone, the saved profiles stay as they were, and ImportStorageError is
+   * raised.
    */
   async importFile(bytes: Uint8Array, options: ImportOptions & { replace?: boolean; dryRun?: boolean } = {}): Promise<StoredImportResult> {
     // The importers pull in node-forge, so they load only when a file is imported.
@@ -64,53 +110,64 @@ export class Controller {
     if (!result.ok || options.dryRun) {
       return { ...result, saved: false };
     }
-    const replaced = (await this.options.profiles.list()).filter((other) =>
-      other.id !== result.profile.id && other.name === result.profile.name);
     try {
-      await this.options.profiles.save(result.profile, { replace: options.replace ?? false });
+      await this.options.profiles.transaction((session) =>
+        this.storeImport(session, result.profile, result.secrets, options.replace ?? false));
     } catch (error) {
       if (error instanceof ProfileExistsError) {
-        throw new ControllerError('exists', `${error.message}; import again with replace to overwrite it`);
+        throw new ControllerError('exists', `a profile with the ${error.field} "${error.value}" already exists; ` +
+          'import again with replace to overwrite it');
       }
       throw error;
-    }
-    // A profile replaced by name has another id, so its secrets would otherwise stay behind.
-    for (const other of replaced) {
-      await this.options.secrets.deleteProfile(other.id);
-    }
-    await this.options.secrets.deleteProfile(result.profile.id);
-    for (const [ref, value] of Object.entries(result.secrets)) {
-      await this.options.secrets.set(ref, value);
     }
     return { ...result, saved: true };
   }
 
   /** Finds a saved profile by id or name. */
   async findProfile(idOrName: string): Promise<Profile> {
-    const profiles = await this.options.profiles.list();
-    const profile = profiles.find((candidate) => candidate.id === idOrName || candidate.name === idOrName);
+    const scan = await this.scanProfiles();
+    const profile = findIn(scan.profiles, idOrName);
     if (!profile) {
-      const names = profiles.map((candidate) => `"${candidate.name}"`).join(', ') || 'none';
-      throw new ControllerError('not-found', `no profile named "${idOrName}" (saved profiles: ${names})`);
+      throw notFound(idOrName, scan);
     }
     return profile;
   }
 
-  async deleteProfile(idOrName: string): Promise<void> {
-    const profile = await this.findProfile(idOrName);
-    if (this.connection && this.connection.current.profileId === profile.id) {
-      throw new ControllerError('busy', `profile "${profile.name}" is connected; disconnect first`);
-    }
-    await this.options.profiles.delete(profile.id);
-    await this.options.secrets.deleteProfile(profile.id);
+  /**
+   * Deletes a saved profile and its secrets, found by id or name. A corrupt profile file is
+   * found by the id in its file name, or by its name when the file still has a readable one.
+   */
+  async deleteProfile(idOrName: string): Promise<DeletedProfile> {
+    const inUseElsewhere = new Set(await this.findProfilesInUseElsewhere());
+    return this.options.profiles.transaction(async (session) => {
+      const scan = await session.scan();
+      const target = findIn(scan.profiles, idOrName) ?? findIn(scan.corrupt, idOrName);
+      if (!target) {
+        throw notFound(idOrName, scan);
+      }
+      const name = target.name ?? ('path' in target ? target.path : target.id);
+      if (this.connection && this.connection.current.status !== 'disconnected' &&
+        this.connection.current.profileId === target.id) {
+        throw new ControllerError('busy', `profile "${name}" is connected; disconnect first`);
+      }
+      await session.delete(target.id);
+      await this.options.secrets.deleteProfile(target.id);
+      return { id: target.id, name, inUseElsewhere: inUseElsewhere.has(target.id) };
+    });
   }
 
-  /** Connects a profile, with `secrets` in place of the store for a profile that is not saved. */
+  /**
+   * Connects a profile, with `secrets` in place of the store for a profile that is not saved.
+   * The connection gets an in-memory copy of the profile's secrets, so that it can still rekey
+   * and reconnect when another process deletes the profile while it runs.
+   */
   async connect(profile: Profile, secrets: SecretStore = this.options.secrets): Promise<void> {
     if (this.connection && this.connection.current.status !== 'disconnected') {
       throw new ControllerError('busy', `"${this.connection.current.profileName}" is connected; disconnect first`);
     }
-    const connection = this.createConnection(profile, secrets);
+    this.connectionSecrets?.clear();
+    this.connectionSecrets = await MemorySecretStore.copyOf([profile], secrets);
+    const connection = this.createConnection(profile, this.connectionSecrets);
     this.connection = connection;
     connection.onState((state) => this.emit(state));
     await connection.start();
@@ -124,6 +181,8 @@ export class Controller {
     await connection.stop(reason);
     this.idleState = connection.current;
     this.connection = null;
+    this.connectionSecrets?.clear();
+    this.connectionSecrets = null;
   }
 
   status(): ControllerStatus {
@@ -131,6 +190,110 @@ export class Controller {
       return { state: this.idleState, tunnel: null };
     }
     return { state: this.connection.current, tunnel: this.connection.snapshot() };
+  }
+
+  /**
+   * Writes an imported profile while the store's lock is held: checks for conflicts, writes the
+   * new secrets and then the profile, and only after both succeeded removes the secrets that the
+   * replaced profiles no longer need. On failure, the secrets written so far are undone; the
+   * profile store undoes its own files.
+   */
+  private async storeImport(
+    session: ProfileStoreSession, profile: Profile, secrets: Record<string, Uint8Array>, replace: boolean,
+  ): Promise<void> {
+    const conflicts = await session.checkSave(profile, { replace });
+    const sameId = conflicts.sameId && 'version' in conflicts.sameId ? conflicts.sameId : undefined;
+    if (!conflicts.sameId) {
+      // Nothing refers to secrets under a new id, so these are left over from an interrupted import.
+      await this.options.secrets.deleteProfile(profile.id);
+    }
+    // Secrets of a profile with the same id have the same references, so writing overwrites them.
+    const backup = await MemorySecretStore.copyOf(sameId ? [sameId] : [], this.options.secrets);
+    const written: string[] = [];
+    try {
+      for (const [ref, value] of Object.entries(secrets)) {
+        await this.options.secrets.set(ref, value);
+        written.push(ref);
+      }
+      await session.save(profile, { replace });
+    } catch (error) {
+      await this.undoSecretWrites(profile, written, backup, error);
+      throw new ImportStorageError(`saving the profile "${profile.name}" failed (${(error as Error).message}); ` +
+        'nothing was changed, so fix the cause and import again', undefined, { cause: error });
+    } finally {
+      backup.clear();
+    }
+    await this.removeReplacedSecrets(profile, secrets, sameId, conflicts.sameName);
+  }
+
+  /** Restores the overwritten secrets and deletes the new ones, after a failed import. */
+  private async undoSecretWrites(
+    profile: Profile, written: string[], backup: MemorySecretStore, error: unknown,
+  ): Promise<void> {
+    try {
+      for (const ref of written) {
+        const previous = await backup.get(ref);
+        if (previous === undefined) {
+          await this.options.secrets.delete(ref);
+        } else {
+          await this.options.secrets.set(ref, previous);
+        }
+      }
+    } catch (rollbackError) {
+      const message = `saving the profile "${profile.name}" failed (${(error as Error).message}), and ` +
+        `undoing its secrets failed too (${(rollbackError as Error).message}), so the secret store may ` +
+        `hold a mix of the old and new secrets of "${profile.name}"; import the file again once the ` +
+        'cause is fixed';
+      this.options.log.scope('profiles').error(message);
+      throw new ImportStorageError(message, rollbackError, { cause: error });
+    }
+  }
+
+  /**
+   * Deletes the secrets that no saved profile refers to after a replace. A failure leaves unused
+   * secrets behind, which is logged but does not fail the import that is already saved.
+   */
+  private async removeReplacedSecrets(
+    profile: Profile, secrets: Record<string, Uint8Array>, sameId: Profile | undefined, sameName: Profile[],
+  ): Promise<void> {
+    try {
+      for (const other of sameName) {
+        await this.options.secrets.deleteProfile(other.id);
+      }
+      for (const ref of sameId ? profileSecretRefs(sameId) : []) {
+        if (!Object.hasOwn(secrets, ref)) {
+          await this.options.secrets.delete(ref);
+        }
+      }
+    } catch (error) {
+      this.options.log.scope('profiles').warn(`imported "${profile.name}", but the unused secrets of the ` +
+        `profiles it replaced could not be deleted (${(error as Error).message}); they stay in the ` +
+        'secret store until it is cleaned up by hand');
+    }
+  }
+
+  /** Asks `profilesInUseElsewhere`; a failure only means that nothing is known. */
+  private async findProfilesInUseElsewhere(): Promise<string[]> {
+    try {
+      return await this.options.profilesInUseElsewhere?.() ?? [];
+    } catch (error) {
+      this.options.log.scope('profiles').debug(`could not ask other processes which profiles they use: ${(error as Error).message}`);
+      return [];
+    }
+  }
+
+  /** Logs each corrupt file once per controller, because the app lists profiles often. */
+  private warnCorruptFiles(corrupt: CorruptProfileFile[]): void {
+    const log = this.options.log.scope('profiles');
+    for (const file of corrupt) {
+      const key = `${file.path}\n${file.reason}`;
+      if (this.warnedCorruptFiles.has(key)) {
+        continue;
+      }
+      this.warnedCorruptFiles.add(key);
+      log.warn(`skipped ${file.path}: it is not a valid profile (${file.reason}); fix the file, or ` +
+        `delete the profile ${file.id} to remove it`);
+    }
   }
 
   private createConnection(profile: Profile, secrets: SecretStore): Connection {
@@ -149,4 +312,14 @@ export class Controller {
       listener(state);
     }
   }
+}
+
+function findIn<T extends { id: string; name?: string }>(items: T[], idOrName: string): T | undefined {
+  const id = idOrName.toLowerCase();
+  return items.find((item) => item.id.toLowerCase() === id) ?? items.find((item) => item.name === idOrName);
+}
+
+function notFound(idOrName: string, scan: ProfileScan): ControllerError {
+  const names = scan.profiles.map((candidate) => `"${candidate.name}"`).join(', ') || 'none';
+  return new ControllerError('not-found', `no profile named "${idOrName}" (saved profiles: ${names})`);
 }

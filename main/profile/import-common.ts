@@ -128,7 +128,29 @@ export function finishImport(
   if (!checked) {
     return { ok: false, errors: log.errors, format };
   }
+  warnUnenforcedSettings(checked, log);
   return { ok: true, profile: checked, secrets: secrets.entries, warnings: log.warnings, format };
+}
+
+/**
+ * Warns about settings that a profile stores but the connection code does not carry out yet, so
+ * that the import does not look complete when connecting will fail or be less strict than asked.
+ */
+function warnUnenforcedSettings(profile: Profile, log: IssueLog): void {
+  const authentication = profile.authentication;
+  if (!authentication) {
+    return;
+  }
+  // NOTE: keep in step with localAuth in main/controller/ike-profile.ts, which rejects EAP.
+  if (authentication.method.includes('eap')) {
+    log.warn('authentication.method', `the profile uses ${authentication.method}, but this version of ` +
+      'Lupina does not support EAP yet, so connecting with this profile will fail until EAP is supported', authentication.method);
+  }
+  // NOTE: keep in step with main/ike/auth/certificate-chain.ts, which checks no CRL or OCSP.
+  if (authentication.revocation.strict) {
+    log.warn('authentication.revocation.strict', 'strict revocation checking is stored, but Lupina does ' +
+      'not check CRLs or OCSP yet, so a revoked or unverifiable gateway certificate is accepted', true);
+  }
 }
 
 /** Returns the full-tunnel selectors for the families that a profile asks virtual IPs for. */

@@ -168,12 +168,12 @@ function chooseVpnPayload(payloads: PlistDict[], options: ImportOptions, log: Is
 function warnUnknownKeys(ikev2: PlistDict, log: IssueLog): void {
   for (const key of Object.keys(ikev2)) {
     if (!IKEV2_KEYS.includes(key)) {
-      log.warn(`IKEv2.${key}`, `"${key}" is not supported by Lupina and was ignored`, describe(ikev2[key]));
+      log.warn(`IKEv2.${key}`, `"${key}" is not supported by Lupina and was ignored`, describeShape(ikev2[key]));
     }
   }
   for (const key of ['DisableMOBIKE', 'DisableRedirect', 'UseConfigurationAttributeInternalIPSubnet']) {
     if (ikev2[key] !== undefined) {
-      log.warn(`IKEv2.${key}`, `"${key}" is not supported by Lupina and was ignored`, describe(ikev2[key]));
+      log.warn(`IKEv2.${key}`, `"${key}" is not supported by Lupina and was ignored`, describeShape(ikev2[key]));
     }
   }
 }
@@ -183,7 +183,7 @@ function warnOtherVpnKeys(vpn: PlistDict, log: IssueLog): void {
     'PayloadDescription', 'PayloadOrganization', 'UserDefinedName', 'VPNType', 'IKEv2', 'DNS', 'VPNSubType'];
   for (const key of Object.keys(vpn)) {
     if (!known.includes(key)) {
-      log.warn(key, `"${key}" is not supported by Lupina and was ignored`, describe(vpn[key]));
+      log.warn(key, `"${key}" is not supported by Lupina and was ignored`, describeShape(vpn[key]));
     }
   }
 }
@@ -193,6 +193,30 @@ function describe(value: PlistValue | undefined): string {
     return `<${value.length} bytes>`;
   }
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Describes a value by its type only, except for numbers and booleans. Used for keys that Lupina
+ * does not read, because such a key may hold a password or key material (a SharedSecret in an
+ * IPSec dictionary, an AuthPassword at the wrong level).
+ */
+function describeShape(value: PlistValue | undefined): string {
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
+  if (typeof value === 'string') {
+    return '<string>';
+  }
+  if (value instanceof Uint8Array) {
+    return `<data, ${value.length} bytes>`;
+  }
+  if (value instanceof Date) {
+    return '<date>';
+  }
+  if (Array.isArray(value)) {
+    return `<array of ${value.length}>`;
+  }
+  return value === undefined ? '<missing>' : `<dict with ${Object.keys(value).length} keys>`;
 }
 
 function stringValue(dict: PlistDict, key: string, log: IssueLog): string | undefined {
@@ -506,7 +530,7 @@ function readDns(vpn: PlistDict, profile: Profile, log: IssueLog): void {
   }
   for (const key of Object.keys(dns)) {
     if (!lists.some(([known]) => known === key)) {
-      log.warn(`DNS.${key}`, `"${key}" is not supported by Lupina and was ignored`, describe(dns[key]));
+      log.warn(`DNS.${key}`, `"${key}" is not supported by Lupina and was ignored`, describeShape(dns[key]));
     }
   }
 }

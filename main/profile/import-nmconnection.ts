@@ -52,8 +52,15 @@ export function parseKeyfile(text: string, log: IssueLog): Keyfile {
       return;
     }
     const setting = /^([A-Za-z0-9_.-]+(?:\[[^\]]*\])?)\s*=\s*(.*)$/.exec(raw.trimStart());
-    if (!setting || !current) {
-      log.error(`line ${line}`, 'expected [group] or key=value', raw);
+    // The line is not shown, because it may hold a password from [vpn-secrets].
+    if (!setting) {
+      log.error(`line ${line}`, 'expected [group] or key=value; check the line for a missing "=" or a ' +
+        'value that continues from the line before');
+      return;
+    }
+    if (!current) {
+      log.error(`line ${line}`, `the setting "${setting[1]}" comes before the first [group]; move it into ` +
+        'its group');
       return;
     }
     current.set(setting[1]!, { value: unescapeKeyfile(setting[2]!.trimEnd()), line });
@@ -81,9 +88,10 @@ export async function importNmConnection(text: string, options: ImportOptions, l
     log.fail('vpn.service-type', `only IKEv2 connections of the strongSwan plugin (${STRONGSWAN_SERVICE}) are ` +
       'supported; L2TP, PPTP, libreswan (IKEv1) and other plugins cannot be imported', service);
   }
-  for (const [key, entry] of vpn) {
+  for (const key of vpn.keys()) {
     if (!VPN_KEYS.includes(key)) {
-      log.warn(`vpn.${key}`, `"${key}" is not supported by Lupina and was ignored`, entry.value);
+      // Unknown keys may hold secrets (such as a password outside [vpn-secrets]), so no value is shown.
+      log.warn(`vpn.${key}`, `"${key}" is not supported by Lupina and was ignored`);
     }
   }
 

@@ -65,6 +65,8 @@ interface PolicyStatement {
   sourceSelector: string;
   destinationSelector: string;
   sourceAddress: string;
+  /** The destination range without its prefix length and port. */
+  destinationAddress: string;
   sourceIsHost: boolean;
   direction: 'in' | 'out';
   rules: Array<{ protocol: 'esp' | 'ah'; mode: 'tunnel' | 'transport'; start?: string; end?: string }>;
@@ -112,7 +114,8 @@ export function tokenizeSetkey(text: string, log: IssueLog): Statement[] {
     }
   }
   if (words.length > 0) {
-    log.error(`line ${statementLine}`, 'the last statement does not end with ";"', words.join(' '));
+    // Only the command is shown, because the rest of an add statement contains the keys.
+    log.error(`line ${statementLine}`, `the last statement ("${words[0]} ...") does not end with ";"`);
   }
   return statements;
 }
@@ -158,6 +161,7 @@ export function importSetkey(text: string, options: ImportOptions, log: IssueLog
       profile.staticSas.push(built);
     }
   }
+  checkOutboundPolicies(policies, sas, local, log);
   if (sas.every((sa) => sa.replayBytes === undefined)) {
     // RFC 4303 section 3.3.3: with manual keys the sender's counter restarts with the process, so
     // a receiver SHOULD NOT enable anti-replay unless the counter survives restarts.
@@ -201,6 +205,14 @@ function parseKey(text: string | undefined): Uint8Array | undefined {
     return new TextEncoder().encode(text.slice(1, -1).replace(/\\(.)/g, '$1'));
   }
   return undefined;
+}
+
+/**
+ * True for a word shaped like an ipsec-tools algorithm name. A key written without its algorithm
+ * (0x digits or a quoted string) or a long hex word fails, so it is never echoed in a message.
+ */
+function isAlgorithmName(word: string): boolean {
+  return /^[a-z0-9][a-z0-9-]{0,31}$/i.test(word) && !/^0x/i.test(word) && !/^[0-9a-f]{16,}$/i.test(word);
 }
 
 function parseAdd(statement: Statement, log: IssueLog): SaStatement | undefined {
@@ -270,8 +282,13 @@ function readAddOptions(words: string[], sa: SaStatement, path: string, log: Iss
       }
       case '-E':
       case '-A': {
-        const key = parseKey(words[index + 2]);
         const algorithm = argument ?? '';
+        if (!isAlgorithmName(algorithm)) {
+          log.error(path, `${option} needs an algorithm name before the key, such as ` +
+            `${option === '-E' ? 'aes-cbc' : 'hmac-sha256'}`, argument === undefined ? undefined : REDACTED);
+          return false;
+        }
+        const key = parseKey(words[index + 2]);
         const needsKey = !(option === '-E' && algorithm === 'null');
         if (needsKey && !key) {
           log.error(path, `${option} ${algorithm} needs a key as 0x hex digits or a "quoted string"`,
@@ -298,7 +315,14 @@ function readAddOptions(words: string[], sa: SaStatement, path: string, log: Iss
         log.error(path, 'IP compression (-C) is not supported; remove it', argument);
         return false;
       default:
-        log.error(path, `unknown option "${option}" in an add statement`, option);
+        // A stray word here is often the rest of a key that was split by a space, so only
+        // something shaped like an option is shown.
+        if (/^-[A-Za-z0-9]{1,8}$/.test(option)) {
+          log.error(path, `unknown option "${option}" in an add statement`, option);
+        } else {
+          log.error(path, 'unexpected word in an add statement where an option such as -E or -A ' +
+            'belongs; check that each key is one word (0x hex digits or a "quoted string")', REDACTED);
+        }
         return false;
     }
   }
@@ -361,7 +385,7 @@ function parseSpdAdd(statement: Statement, log: IssueLog): PolicyStatement | und
       ...(match[3] === undefined ? {} : { start: match[3], end: match[4]! }),
     });
   }
-  const sourceAddress = sourceRange.replace(/\[.*$/, '').replace(/\/\d+$/, '');
+  const sourceAddress = hostOfRange(sourceRange);
   const prefix = /\/(\d+)/.exec(sourceRange)?.[1];
   const hostPrefix = isIPv6(sourceAddress) ? '128' : '32';
   return {
@@ -369,10 +393,49 @@ function parseSpdAdd(statement: Statement, log: IssueLog): PolicyStatement | und
     sourceSelector,
     destinationSelector,
     sourceAddress,
+    destinationAddress: hostOfRange(destinationRange),
     sourceIsHost: prefix === undefined || prefix === hostPrefix,
     direction,
     rules: parsedRules,
   };
+}
+
+/** Returns the address of an spdadd range such as 192.0.2.0/24[80], without prefix and port. */
+function hostOfRange(range: string): string {
+  return range.replace(/\[.*$/, '').replace(/\/\d+$/, '');
+}
+
+/**
+ * Fails each outbound policy rule that no outbound SA can serve: the kernel would drop (with
+ * "require") the traffic that the policy selects, so the profile would look connected but send
+ * nothing. A tunnel rule needs an SA between its tunnel end points, and a transport rule needs an
+ * SA from the local address to the policy's destination.
+ */
+function checkOutboundPolicies(
+  policies: PolicyStatement[], sas: SaStatement[], local: string | undefined, log: IssueLog,
+): void {
+  const outbound = sas.filter((sa) => sa.source === local);
+  for (const policy of policies.filter((candidate) => candidate.direction === 'out')) {
+    for (const rule of policy.rules) {
+      const served = outbound.some((sa) => sa.protocol === rule.protocol && servesRule(sa, rule, policy));
+      if (served) {
+        continue;
+      }
+      const endpoints = rule.start !== undefined
+        ? `from ${rule.start} to ${rule.end}` : `from ${local ?? 'the local address'} to ${policy.destinationAddress}`;
+      log.error(`line ${policy.line}`, `the outbound policy uses ${rule.protocol} in ${rule.mode} mode, ` +
+        `but no add statement defines an outbound ${rule.protocol} SA ${endpoints}; add that SA or ` +
+        'remove the policy');
+    }
+  }
+}
+
+function servesRule(sa: SaStatement, rule: PolicyStatement['rules'][number], policy: PolicyStatement): boolean {
+  if (rule.start !== undefined) {
+    return sa.source === rule.start && sa.destination === rule.end;
+  }
+  // A tunnel rule without end points leaves the choice of SA to the kernel.
+  return rule.mode === 'tunnel' || sa.destination === policy.destinationAddress;
 }
 
 /** Finds the local outer address from the policies: the tunnel start of an outbound rule. */

@@ -129,7 +129,7 @@ function warnUnknownKeys(object: Record<string, unknown>, known: string[], path:
     if (!known.includes(key)) {
       const keyPath = path === '' ? key : `${path}.${key}`;
       log.warn(keyPath, `"${key}" is not supported by Lupina and was ignored (per-app VPN, proxy and ` +
-        'other Android-only settings have no desktop equivalent)', object[key]);
+        'other Android-only settings have no desktop equivalent)');
     }
   }
 }

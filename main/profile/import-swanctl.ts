@@ -28,6 +28,7 @@ const IGNORED_CONNECTION_KEYS = [
   'local_addrs', 'over_time', 'reauth_time', 'mobike', 'fragmentation', 'keyingtries', 'unique',
   'dpd_timeout', 'send_cert',
 ];
+const IGNORED_CHILD_KEYS = ['start_action', 'dpd_action', 'close_action'];
 const CHILD_KEYS = [
   'remote_ts', 'local_ts', 'esp_proposals', 'rekey_time', 'life_time', 'rekey_bytes', 'life_bytes',
   'rekey_packets', 'life_packets', 'mode', 'start_action', 'dpd_action', 'close_action',
@@ -115,14 +116,26 @@ function chooseConnection(
 
 function warnConnectionKeys(connection: SettingsSection, path: string, log: IssueLog): void {
   for (const [key, entry] of connection.settings) {
-    if (!CONNECTION_KEYS.includes(key) || IGNORED_CONNECTION_KEYS.includes(key)) {
-      log.warn(`${path}.${key}`, `"${key}" is not supported by Lupina and was ignored`, entry.value);
-    }
+    warnIgnoredKey(key, entry.value, CONNECTION_KEYS, IGNORED_CONNECTION_KEYS, `${path}.${key}`, log);
   }
   for (const name of connection.sections.keys()) {
     if (!/^(local|remote)(-?\w+)?$/.test(name) && name !== 'children') {
       log.warn(`${path}.${name}`, `the section "${name}" is not supported by Lupina and was ignored`);
     }
+  }
+}
+
+/**
+ * Warns about a key that is not imported. The value is shown only for keys that Lupina recognizes,
+ * because an unknown key may be a secret in the wrong section.
+ */
+function warnIgnoredKey(
+  key: string, value: string, known: string[], ignored: string[], path: string, log: IssueLog,
+): void {
+  if (!known.includes(key)) {
+    log.warn(path, `"${key}" is not supported by Lupina and was ignored`);
+  } else if (ignored.includes(key)) {
+    log.warn(path, `"${key}" is not supported by Lupina and was ignored`, value);
   }
 }
 
@@ -306,9 +319,7 @@ function readChild(connection: SettingsSection, path: string, profile: Profile, 
   const childPath = `${path}.children.${name}`;
   const setting = (key: string) => child.settings.get(key)?.value;
   for (const [key, entry] of child.settings) {
-    if (!CHILD_KEYS.includes(key) || ['start_action', 'dpd_action', 'close_action'].includes(key)) {
-      log.warn(`${childPath}.${key}`, `"${key}" is not supported by Lupina and was ignored`, entry.value);
-    }
+    warnIgnoredKey(key, entry.value, CHILD_KEYS, IGNORED_CHILD_KEYS, `${childPath}.${key}`, log);
   }
 
   const mode = setting('mode') ?? 'tunnel';
@@ -366,16 +377,20 @@ async function readSecrets(
     const file = entry.settings.get('file')?.value;
     const kind = name.replace(/-.*$/, '');
     switch (kind) {
-      case 'ike':
-        if (secret) {
-          authentication.pskRef = secrets.add('psk', secret);
+      case 'ike': {
+        const value = secret === undefined ? undefined : decodeSharedSecret(secret, `${path}.secret`, log);
+        if (value && value.length > 0) {
+          authentication.pskRef = secrets.add('psk', value);
         }
         break;
-      case 'eap':
-        if (secret) {
-          authentication.eapPasswordRef = secrets.add('eap-password', secret);
+      }
+      case 'eap': {
+        const value = secret === undefined ? undefined : decodeSharedSecret(secret, `${path}.secret`, log);
+        if (value && value.length > 0) {
+          authentication.eapPasswordRef = secrets.add('eap-password', value);
         }
         break;
+      }
       case 'private':
       case 'rsa':
       case 'ecdsa':
@@ -389,6 +404,37 @@ async function readSecrets(
         log.warn(path, `the secret type "${kind}" is not supported and was ignored (XAuth is IKEv1)`, REDACTED);
     }
   }
+}
+
+/**
+ * Decodes a shared secret (ike and eap sections) as swanctl does: a value that starts with 0x
+ * is hex, one that starts with 0s is base64, and any other value is the secret's own bytes.
+ * swanctl (load_creds.c in strongSwan 5.x) checks the prefix after its parser has removed the
+ * quotes, so a quoted "0x..." is decoded too. Like swanctl, hex may contain ":" separators, and
+ * an odd number of digits gets a leading zero. Characters that swanctl would silently read as
+ * zero are an error here instead. Messages never include the secret.
+ */
+export function decodeSharedSecret(text: string, path: string, log: IssueLog): Uint8Array | undefined {
+  const prefix = text.slice(0, 2).toLowerCase();
+  const body = text.slice(2);
+  if (prefix === '0x') {
+    const digits = body.replace(/:/g, '');
+    if (!/^[0-9a-f]*$/i.test(digits)) {
+      log.error(path, 'the secret starts with 0x, so swanctl reads it as hex, but it contains other ' +
+        'characters than hex digits and ":"; fix the encoding', REDACTED);
+      return undefined;
+    }
+    return new Uint8Array(Buffer.from(digits.length % 2 === 0 ? digits : `0${digits}`, 'hex'));
+  }
+  if (prefix === '0s') {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
+      log.error(path, 'the secret starts with 0s, so swanctl reads it as base64, but the rest is not ' +
+        'valid base64; fix the encoding', REDACTED);
+      return undefined;
+    }
+    return new Uint8Array(Buffer.from(body, 'base64'));
+  }
+  return new TextEncoder().encode(text);
 }
 
 async function readPrivateKeySecret(

@@ -211,6 +211,16 @@ export function secretRef(profileId: string, name: string): string {
   return `${profileId}:${name}`;
 }
 
+/** Returns every secret reference that the profile contains. */
+export function profileSecretRefs(profile: Profile): string[] {
+  const authentication = profile.authentication;
+  const refs = [authentication?.pskRef, authentication?.eapPasswordRef, authentication?.privateKeyRef];
+  for (const sa of profile.staticSas) {
+    refs.push(sa.encryptionKeyRef, sa.integrityKeyRef);
+  }
+  return refs.filter((ref): ref is string => ref !== undefined);
+}
+
 /** Returns the profile id part of a secret reference. */
 export function profileIdOfSecretRef(ref: string): string {
   return ref.slice(0, ref.indexOf(':'));

@@ -51,6 +51,8 @@ export function parsePlist(text: string): PlistValue {
 class PlistParser {
   private position = 0;
   private nodes = 0;
+  /** The <key> whose value is being read, so errors can name it without showing the value. */
+  private currentKey: string | undefined;
 
   constructor(private readonly text: string) {}
 
@@ -76,6 +78,14 @@ class PlistParser {
       }
     }
     return line;
+  }
+
+  /**
+   * Names the key of the value being read. Text content is never quoted in a message, because a
+   * value that fails to parse may be a password written under the wrong element.
+   */
+  private where(): string {
+    return this.currentKey === undefined ? 'outside any <key>' : `in the value of <key>${this.currentKey}</key>`;
   }
 
   private fail(message: string): never {
@@ -191,7 +201,7 @@ class PlistParser {
   private decodeEntities(raw: string): string {
     return raw.replace(/&([^;&\s]{0,10});?/g, (whole, entity: string) => {
       if (!whole.endsWith(';')) {
-        this.fail(`"&" must start an entity such as &amp; (found "${whole}")`);
+        this.fail(`"&" must start an entity such as &amp; ${this.where()}`);
       }
       const predefined = PREDEFINED_ENTITIES[entity];
       if (predefined !== undefined) {
@@ -201,11 +211,11 @@ class PlistParser {
       if (numeric) {
         const code = numeric[1]!.startsWith('x') ? parseInt(numeric[1]!.slice(1), 16) : Number(numeric[1]);
         if (code > 0x10ffff || code === 0) {
-          this.fail(`invalid character reference &${entity};`);
+          this.fail(`invalid character reference ${this.where()}`);
         }
         return String.fromCodePoint(code);
       }
-      this.fail(`unknown entity &${entity}; only the XML predefined entities are allowed`);
+      this.fail(`unknown entity ${this.where()}; only the XML predefined entities are allowed`);
     });
   }
 
@@ -257,7 +267,10 @@ class PlistParser {
       if (FORBIDDEN_KEYS.includes(key)) {
         this.fail(`the key "${key}" is not allowed in a profile`);
       }
+      const outerKey = this.currentKey;
+      this.currentKey = key;
       dict[key] = this.parseValue(depth + 1);
+      this.currentKey = outerKey;
     }
   }
 
@@ -278,7 +291,7 @@ class PlistParser {
     const value = /^[+-]?\d{1,15}$/.test(trimmed) ? Number(trimmed)
       : /^0x[0-9a-f]{1,12}$/i.test(trimmed) ? parseInt(trimmed, 16) : Number.NaN;
     if (!Number.isSafeInteger(value)) {
-      this.fail(`invalid <integer> "${trimmed.slice(0, 40)}"`);
+      this.fail(`invalid <integer> ${this.where()}; expected decimal digits`);
     }
     return value;
   }
@@ -286,7 +299,7 @@ class PlistParser {
   private parseReal(text: string): number {
     const value = Number(text.trim());
     if (!Number.isFinite(value) || text.trim() === '') {
-      this.fail(`invalid <real> "${text.trim().slice(0, 40)}"`);
+      this.fail(`invalid <real> ${this.where()}`);
     }
     return value;
   }
@@ -294,7 +307,7 @@ class PlistParser {
   private parseData(text: string): Uint8Array {
     const compact = text.replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
-      this.fail('invalid base64 in <data>');
+      this.fail(`invalid base64 in <data> ${this.where()}`);
     }
     return new Uint8Array(Buffer.from(compact, 'base64'));
   }
@@ -302,7 +315,7 @@ class PlistParser {
   private parseDate(text: string): Date {
     const date = new Date(text.trim());
     if (Number.isNaN(date.getTime())) {
-      this.fail(`invalid <date> "${text.trim().slice(0, 40)}"`);
+      this.fail(`invalid <date> ${this.where()}; expected an ISO 8601 date`);
     }
     return date;
   }

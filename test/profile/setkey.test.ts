@@ -100,3 +100,27 @@ test('setkey esp-udp encapsulation', async () => {
   assert.deepEqual(result.profile.staticSas[0]?.encapsulation, { type: 'udp', localPort: 4500, peerPort: 4500 });
   assert.deepEqual(result.profile.staticSas[0]?.encryption, { name: 'ENCR_AES_CBC', keyBits: 256 });
 });
+
+test('setkey outbound policy without sa', async () => {
+  const key = (length: number) => '0x' + '11'.repeat(length);
+  const conf = `add 198.51.100.1 192.0.2.10 esp 0x2001 -m tunnel -E aes-cbc ${key(16)} -A hmac-sha256 ${key(32)};\n` +
+    'spdadd 192.0.2.200/32 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.10-198.51.100.1/require;\n' +
+    'spdadd 203.0.113.0/24 192.0.2.200/32 any -P in ipsec esp/tunnel/198.51.100.1-192.0.2.10/require;\n';
+  const result = await importProfile(bytes(conf));
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  const error = result.errors.find((item) => item.path === 'line 2');
+  assert.match(error?.message ?? '', /no add statement defines an outbound esp SA from 192\.0\.2\.10 to 198\.51\.100\.1/);
+});
+
+test('setkey transport policy without sa', async () => {
+  const key = (length: number) => '0x' + '11'.repeat(length);
+  const conf = `add 192.0.2.1 192.0.2.2 esp 0x1000 -E aes-cbc ${key(16)} -A hmac-sha256 ${key(32)};\n` +
+    'spdadd 192.0.2.1 192.0.2.2 any -P out ipsec esp/transport//require;\n' +
+    'spdadd 192.0.2.1 192.0.2.3 any -P out ipsec esp/transport//require;\n';
+  const result = await importProfile(bytes(conf));
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  assert.deepEqual(result.errors.map((item) => item.path), ['line 3']);
+  assert.match(result.errors[0]?.message ?? '', /from 192\.0\.2\.1 to 192\.0\.2\.3/);
+});

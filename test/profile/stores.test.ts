@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -79,3 +82,87 @@ test('profile store duplicate rejected', async () => {
   await store.save(manual(ID, 'Lab 2'), { replace: true });
   assert.equal((await store.get(ID))?.name, 'Lab 2');
 });
+
+test('profile store skips corrupt file', async () => {
+  const directory = join(root, 'corrupt');
+  const store = new ProfileStore(directory);
+  await store.save(manual(ID, 'Good'));
+  writeFileSync(join(directory, `${OTHER}.json`), '{"name": "Broken", "version": ');
+  const scan = await store.scan();
+  assert.deepEqual(scan.profiles.map((profile) => profile.name), ['Good']);
+  assert.equal(scan.corrupt.length, 1);
+  assert.equal(scan.corrupt[0]?.id, OTHER);
+  assert.equal(scan.corrupt[0]?.path, join(directory, `${OTHER}.json`));
+  assert.match(scan.corrupt[0]?.reason ?? '', /JSON/);
+  assert.deepEqual((await store.list()).map((profile) => profile.name), ['Good']);
+  await store.delete(OTHER);
+  assert.deepEqual((await store.scan()).corrupt, []);
+});
+
+test('profile store id mismatch is corrupt', async () => {
+  const directory = join(root, 'mismatch');
+  const store = new ProfileStore(directory);
+  await store.save(manual(ID, 'Moved'));
+  renameSync(join(directory, `${ID}.json`), join(directory, `${OTHER}.json`));
+  const scan = await store.scan();
+  assert.deepEqual(scan.profiles, []);
+  assert.equal(scan.corrupt[0]?.name, 'Moved');
+  assert.match(scan.corrupt[0]?.reason ?? '', /profile inside has the id/);
+});
+
+test('profile store concurrent saves of a name', async () => {
+  const store = new ProfileStore(join(root, 'race'));
+  const ids = [ID, OTHER, '4f1c9a3e-0b7d-4e52-9d1a-6c0f3b8e4a21', '5f1c9a3e-0b7d-4e52-9d1a-6c0f3b8e4a21'];
+  const results = await Promise.allSettled(ids.map((id) => store.save(manual(id, 'Same'))));
+  assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+  for (const result of results.filter((item) => item.status === 'rejected')) {
+    assert.ok((result as PromiseRejectedResult).reason instanceof ProfileExistsError);
+  }
+  assert.equal((await store.list()).length, 1);
+});
+
+test('profile store concurrent saves across processes', async () => {
+  const directory = join(root, 'race-processes');
+  const script = `
+    import { ProfileStore } from ${JSON.stringify(new URL('../../main/profile/profile-store.ts', import.meta.url).href)};
+    import { newManualProfile } from ${JSON.stringify(new URL('../../main/profile/model.ts', import.meta.url).href)};
+    const [directory, id] = process.argv.slice(-2);
+    const profile = newManualProfile(id, 'Same');
+    profile.staticSas = [{ spi: 4096, direction: 'out', protocol: 'ah', integrity: 'AUTH_HMAC_SHA2_256_128',
+      integrityKeyRef: id + ':k', mode: 'transport', localAddress: '192.0.2.1', peerAddress: '192.0.2.2',
+      encapsulation: { type: 'raw' }, localTs: [], remoteTs: [], replayWindow: 0, esn: false }];
+    // Start together, so that the check-then-write sequences overlap without the lock.
+    await new Promise((resolve) => setTimeout(resolve, Number(process.env.START_AT) - Date.now()));
+    try { await new ProfileStore(directory).save(profile); console.log('saved'); }
+    catch (error) { console.log(error.name); }
+  `;
+  const startAt = String(Date.now() + 3000);
+  const ids = [ID, OTHER, '4f1c9a3e-0b7d-4e52-9d1a-6c0f3b8e4a21'];
+  const outputs = await Promise.all(ids.map((id) => runNode(script, [directory, id], { START_AT: startAt })));
+  assert.deepEqual(outputs.map((output) => output.trim()).sort(), ['ProfileExistsError', 'ProfileExistsError', 'saved']);
+  assert.equal((await new ProfileStore(directory).list()).length, 1);
+});
+
+test('profile store breaks stale lock', async () => {
+  const directory = join(root, 'stale');
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  // A process id above the kernel's pid_max belongs to no process.
+  writeFileSync(join(directory, '.lock'), '99999999 0123456789abcdef');
+  const store = new ProfileStore(directory);
+  await store.save(manual(ID, 'After crash'));
+  assert.equal((await store.get(ID))?.name, 'After crash');
+  assert.ok(!existsSync(join(directory, '.lock')));
+});
+
+function runNode(script: string, args: string[], environment: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, '--', ...args],
+      { env: { ...process.env, ...environment } }, (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`${error.message}\n${stderr}`));
+        } else {
+          resolve(stdout);
+        }
+      });
+  });
+}

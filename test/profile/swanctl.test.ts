@@ -113,3 +113,75 @@ test('swanctl syntax error line', async () => {
   assert.equal(result.errors[0]?.path, 'line 3');
   assert.match(result.errors[0]?.message ?? '', /unterminated quoted value/);
 });
+
+function pskConf(secret: string, remoteExtra = ''): Uint8Array {
+  return bytes(`connections {
+  office {
+    remote_addrs = 203.0.113.5
+    local { auth = psk
+      id = client.example.com }
+    remote { auth = psk
+      ${remoteExtra} }
+  }
+}
+secrets { ike-office { secret = ${secret} } }
+`);
+}
+
+async function importedPsk(secret: string): Promise<string> {
+  const result = await importProfile(pskConf(secret));
+  assert.equal(result.ok, true, result.ok ? '' : JSON.stringify(result.errors));
+  if (!result.ok) return '';
+  return Buffer.from(result.secrets[result.profile.authentication?.pskRef ?? ''] ?? []).toString('hex');
+}
+
+test('swanctl secret encodings decoded', async () => {
+  assert.equal(await importedPsk('0x00ff10'), '00ff10');
+  assert.equal(await importedPsk('0X00:FF:10'), '00ff10');
+  // swanctl pads an odd number of hex digits with a leading zero.
+  assert.equal(await importedPsk('0xabc'), '0abc');
+  assert.equal(await importedPsk('0sAP8Q'), '00ff10');
+  assert.equal(await importedPsk('plain-text'), Buffer.from('plain-text').toString('hex'));
+  assert.equal(await importedPsk('"quoted 0x1 text"'), Buffer.from('quoted 0x1 text').toString('hex'));
+});
+
+test('swanctl quoted prefix decoded too', async () => {
+  // swanctl checks the prefix after its parser has removed the quotes.
+  assert.equal(await importedPsk('"0x00ff10"'), '00ff10');
+});
+
+test('swanctl invalid secret encoding', async () => {
+  for (const secret of ['0x12zz', '0sAP8', '0s@@@@']) {
+    const result = await importProfile(pskConf(secret));
+    assert.equal(result.ok, false, secret);
+    if (result.ok) continue;
+    assert.equal(result.errors[0]?.path, 'secrets.ike-office.secret');
+    assert.match(result.errors[0]?.message ?? '', /fix the encoding/);
+    assert.equal(result.errors[0]?.value, '<redacted>');
+  }
+});
+
+test('swanctl strict revocation warns', async () => {
+  const result = await importProfile(pskConf('x', 'revocation = strict'));
+  assert.equal(result.ok, true);
+  if (!result.ok) return;
+  assert.equal(result.profile.authentication?.revocation.strict, true);
+  const warning = result.warnings.find((item) => item.path === 'authentication.revocation.strict');
+  assert.match(warning?.message ?? '', /not check CRLs or OCSP yet/);
+});
+
+test('swanctl eap warns until supported', async () => {
+  const result = await importProfile(sample('two-connections-swanctl.conf'), { connectionName: 'home' });
+  assert.equal(result.ok, true);
+  if (!result.ok) return;
+  const warning = result.warnings.find((item) => item.path === 'authentication.method');
+  assert.match(warning?.message ?? '', /connecting with this profile will fail until EAP is supported/);
+});
+
+test('swanctl psk has no eap warning', async () => {
+  const result = await importProfile(pskConf('x'));
+  assert.equal(result.ok, true);
+  if (!result.ok) return;
+  assert.ok(!result.warnings.some((item) => item.path === 'authentication.method'));
+  assert.ok(!result.warnings.some((item) => item.path === 'authentication.revocation.strict'));
+});
