@@ -4,7 +4,9 @@
  * certificate payloads. A signed profile (CMS SignedData, DER) is unwrapped first.
  */
 
-import forge from 'node-forge';
+import type forge from 'node-forge';
+
+import { loadForge } from './forge.js';
 
 import type { IntegrityName } from '../engine/transforms.js';
 import { CertificateError, readCertificates } from './certificates.js';
@@ -64,7 +66,7 @@ export function looksLikeMobileconfig(bytes: Uint8Array, text: string): boolean 
 export async function importMobileconfig(
   bytes: Uint8Array, options: ImportOptions, log: IssueLog,
 ): Promise<ImportResult> {
-  const xml = bytes[0] === 0x30 ? unwrapSignedProfile(bytes, log) : Buffer.from(bytes).toString('utf8');
+  const xml = bytes[0] === 0x30 ? unwrapSignedProfile(await loadForge(), bytes, log) : Buffer.from(bytes).toString('utf8');
   let root: PlistValue;
   try {
     root = parsePlist(xml);
@@ -106,14 +108,14 @@ export async function importMobileconfig(
 }
 
 /** Extracts the content of a CMS SignedData profile. The signature is not verified. */
-function unwrapSignedProfile(bytes: Uint8Array, log: IssueLog): string {
+function unwrapSignedProfile(nodeForge: typeof forge, bytes: Uint8Array, log: IssueLog): string {
   let content: string | undefined;
   try {
-    const asn1 = forge.asn1.fromDer(Buffer.from(bytes).toString('binary'));
-    const message = forge.pkcs7.messageFromAsn1(asn1) as forge.pkcs7.PkcsSignedData & {
+    const asn1 = nodeForge.asn1.fromDer(Buffer.from(bytes).toString('binary'));
+    const message = nodeForge.pkcs7.messageFromAsn1(asn1) as forge.pkcs7.PkcsSignedData & {
       rawCapture?: { content?: forge.asn1.Asn1 };
     };
-    content = octetStringContent(message.rawCapture?.content?.value);
+    content = octetStringContent(nodeForge, message.rawCapture?.content?.value);
   } catch (error) {
     log.fail('(root)', `the file is neither plist XML nor a valid signed profile (${(error as Error).message})`);
   }
@@ -130,9 +132,9 @@ function unwrapSignedProfile(bytes: Uint8Array, log: IssueLog): string {
  * Returns the bytes of the eContent OCTET STRING inside the [0] EXPLICIT wrapper, joining the
  * chunks of a constructed (BER) OCTET STRING.
  */
-function octetStringContent(wrapped: forge.asn1.Asn1['value'] | undefined): string | undefined {
+function octetStringContent(nodeForge: typeof forge, wrapped: forge.asn1.Asn1['value'] | undefined): string | undefined {
   const octets = Array.isArray(wrapped) ? wrapped[0] : undefined;
-  if (!octets || octets.type !== forge.asn1.Type.OCTETSTRING) {
+  if (!octets || octets.type !== nodeForge.asn1.Type.OCTETSTRING) {
     return undefined;
   }
   if (typeof octets.value === 'string') {

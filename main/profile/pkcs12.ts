@@ -6,7 +6,9 @@
 
 import { createPrivateKey } from 'node:crypto';
 
-import forge from 'node-forge';
+import type forge from 'node-forge';
+
+import { loadForge } from './forge.js';
 
 import { certificateMatchesKey, normalizeCertificateDer } from './certificates.js';
 import type { ImportOptions, IssueLog } from './import-result.js';
@@ -33,9 +35,10 @@ class WrongPasswordError extends Error {}
 export async function unpackPkcs12(
   der: Uint8Array, label: string, options: ImportOptions, log: IssueLog, path: string,
 ): Promise<Pkcs12Contents> {
+  const nodeForge = await loadForge();
   let asn1: forge.asn1.Asn1;
   try {
-    asn1 = forge.asn1.fromDer(Buffer.from(der).toString('binary'));
+    asn1 = nodeForge.asn1.fromDer(Buffer.from(der).toString('binary'));
   } catch (error) {
     log.fail(path, `the PKCS#12 data is malformed (${(error as Error).message}); ask for a new file`);
   }
@@ -51,7 +54,7 @@ export async function unpackPkcs12(
       }
     }
     try {
-      return decodePkcs12(asn1, password, log, path);
+      return decodePkcs12(nodeForge, asn1, password, log, path);
     } catch (error) {
       if (!(error instanceof WrongPasswordError)) {
         throw error;
@@ -62,10 +65,10 @@ export async function unpackPkcs12(
     'password with whoever sent the file');
 }
 
-function decodePkcs12(asn1: forge.asn1.Asn1, password: string, log: IssueLog, path: string): Pkcs12Contents {
+function decodePkcs12(nodeForge: typeof forge, asn1: forge.asn1.Asn1, password: string, log: IssueLog, path: string): Pkcs12Contents {
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
-    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, password);
+    p12 = nodeForge.pkcs12.pkcs12FromAsn1(asn1, false, password);
   } catch (error) {
     const message = (error as Error).message;
     if (/password|MAC could not be verified|decrypt/i.test(message)) {
@@ -75,10 +78,10 @@ function decodePkcs12(asn1: forge.asn1.Asn1, password: string, log: IssueLog, pa
   }
 
   const keyBags = [
-    ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []),
-    ...(p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag!] ?? []),
+    ...(p12.getBags({ bagType: nodeForge.pki.oids.pkcs8ShroudedKeyBag })[nodeForge.pki.oids.pkcs8ShroudedKeyBag!] ?? []),
+    ...(p12.getBags({ bagType: nodeForge.pki.oids.keyBag })[nodeForge.pki.oids.keyBag!] ?? []),
   ];
-  const certificateBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag!] ?? [];
+  const certificateBags = p12.getBags({ bagType: nodeForge.pki.oids.certBag })[nodeForge.pki.oids.certBag!] ?? [];
 
   if (keyBags.length === 0) {
     log.fail(path, 'the PKCS#12 file contains no private key, so it cannot authenticate this ' +
@@ -88,9 +91,9 @@ function decodePkcs12(asn1: forge.asn1.Asn1, password: string, log: IssueLog, pa
     log.warn(path, `the PKCS#12 file contains ${keyBags.length} private keys; the first is used`);
   }
 
-  const privateKeyDer = keyBagToPkcs8(keyBags[0]!, log, path);
+  const privateKeyDer = keyBagToPkcs8(nodeForge, keyBags[0]!, log, path);
   const privateKey = createPrivateKey({ key: Buffer.from(privateKeyDer), format: 'der', type: 'pkcs8' });
-  const pems = certificateBags.map((bag) => certificateBagToPem(bag, log, path));
+  const pems = certificateBags.map((bag) => certificateBagToPem(nodeForge, bag, log, path));
 
   const index = pems.findIndex((pem) => certificateMatchesKey(pem, privateKey));
   if (index < 0) {
@@ -104,28 +107,28 @@ function decodePkcs12(asn1: forge.asn1.Asn1, password: string, log: IssueLog, pa
   };
 }
 
-function keyBagToPkcs8(bag: forge.pkcs12.Bag, log: IssueLog, path: string): Uint8Array {
+function keyBagToPkcs8(nodeForge: typeof forge, bag: forge.pkcs12.Bag, log: IssueLog, path: string): Uint8Array {
   // node-forge decodes RSA keys itself and leaves other key types (EC, Ed25519) as ASN.1.
   const withAsn1 = bag as forge.pkcs12.Bag & { asn1?: forge.asn1.Asn1 };
   let info: forge.asn1.Asn1 | undefined;
   if (bag.key) {
-    info = forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey));
+    info = nodeForge.pki.wrapRsaPrivateKey(nodeForge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey));
   } else if (withAsn1.asn1) {
     info = withAsn1.asn1;
   }
   if (!info) {
     log.fail(path, 'the private key in the PKCS#12 file could not be read');
   }
-  return new Uint8Array(Buffer.from(forge.asn1.toDer(info).getBytes(), 'binary'));
+  return new Uint8Array(Buffer.from(nodeForge.asn1.toDer(info).getBytes(), 'binary'));
 }
 
-function certificateBagToPem(bag: forge.pkcs12.Bag, log: IssueLog, path: string): string {
+function certificateBagToPem(nodeForge: typeof forge, bag: forge.pkcs12.Bag, log: IssueLog, path: string): string {
   const withAsn1 = bag as forge.pkcs12.Bag & { asn1?: forge.asn1.Asn1 };
-  const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : withAsn1.asn1;
+  const asn1 = bag.cert ? nodeForge.pki.certificateToAsn1(bag.cert) : withAsn1.asn1;
   if (!asn1) {
     log.fail(path, 'a certificate in the PKCS#12 file could not be read');
   }
-  const der = new Uint8Array(Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary'));
+  const der = new Uint8Array(Buffer.from(nodeForge.asn1.toDer(asn1).getBytes(), 'binary'));
   try {
     return normalizeCertificateDer(der);
   } catch (error) {
