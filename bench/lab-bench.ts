@@ -33,12 +33,13 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { describeLupinaEntry } from './lupina-entry.js';
 import {
   createLab,
   isRoot,
@@ -507,41 +508,6 @@ async function startLupinaProcess(
     );
   });
   return { child, environment };
-}
-
-/** Returns the newest modification time of the TypeScript sources under a directory, in ms. */
-function newestSourceTime(directory: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    if (entry.isDirectory()) {
-      newest = Math.max(newest, newestSourceTime(path));
-    } else if (entry.name.endsWith('.ts')) {
-      newest = Math.max(newest, statSync(path).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-/**
- * Names the code that `lupina connect` runs. For --entry bin this repeats the choice that
- * bin/lupina.js makes: dist/ when dist/main/cli/run.js is at least as new as every source.
- */
-function describeLupinaEntry(entry: Options['entry']): string {
-  const sourcesTime = newestSourceTime(join(PROJECT_ROOT, 'main'));
-  const distTime = existsSync(LUPINA_DIST) ? statSync(LUPINA_DIST).mtimeMs : null;
-  if (entry === 'dist') {
-    if (distTime === null) {
-      return 'dist/ (missing)';
-    }
-    const age = (sourcesTime - distTime) / 1000;
-    return age > 0
-      ? `dist/ (older than the newest source by ${age.toFixed(0)} s)`
-      : 'dist/ (current)';
-  }
-  return distTime !== null && distTime >= sourcesTime
-    ? 'bin/lupina.js, running dist/ (current)'
-    : 'bin/lupina.js, running the sources through tsx (dist/ missing or older)';
 }
 
 async function startLupinaTunnel(
