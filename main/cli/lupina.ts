@@ -9,243 +9,139 @@
  *   lupina delete PROFILE         delete a saved profile and its secrets
  */
 
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { Controller, ControllerError } from '../controller/controller.js';
-import { callControlSocket, ControlServer } from '../controller/control-server.js';
+import { ControllerError } from '../controller/controller.js';
+import { callControlSocket, ControlClientError } from '../controller/control-server.js';
 import type { ControllerStatus } from '../controller/controller.js';
 import { Log } from '../controller/log.js';
-import { MemorySecretStore } from '../controller/memory-secret-store.js';
-import { recoverStaleJournals } from '../net/network-config.js';
-import { systemCommandRunner } from '../net/command-runner.js';
-import { createSystemTunnelIo } from '../net/system-tunnel-io.js';
-import type { ImportIssue, ImportResult, PasswordRequest } from '../profile/import-result.js';
-import { FileSecretStore } from '../profile/secret-store.js';
-import { ProfileStore } from '../profile/profile-store.js';
-import { redactProfile, redactSecrets } from '../profile/redact.js';
+import { REDACTED } from '../profile/import-result.js';
+import { ProfileExistsError } from '../profile/profile-store.js';
+import { redactProfile } from '../profile/redact.js';
+import { noArguments, oneArgument, parseArguments, UsageError, type ParsedArguments } from './arguments.js';
+import {
+  CliError, createController, errorMessage, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printIssues,
+} from './cli-context.js';
+import { runConnect } from './connect.js';
 import { formatStatus } from './format-status.js';
+import { fileImportOptions, InputFileError, MAX_INPUT_FILE_BYTES, readInputFile } from './input-files.js';
 import { cliPaths } from './paths.js';
+import { escapeControlCharacters, formatJsonForTerminal } from './terminal-text.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-context.js';
 
 const USAGE = `usage:
-  lupina connect PROFILE [--verbose]   connect a saved profile (name or id) or a profile file
+  lupina connect PROFILE [--verbose] [--connection NAME] [--password-file FILE]
+      connect a saved profile or a profile file and stay in the foreground until SIGINT
+      (Ctrl-C), SIGTERM or SIGHUP. PROFILE with a "/" or a profile file extension
+      (.conf, .sswan, .mobileconfig, .nmconnection, .json, .lupina) is a file. Any other
+      PROFILE is a saved profile's name or id, or else a file in the current directory.
+      --verbose also prints debug log lines.
   lupina status [--json]               show the live SAs and their counters
   lupina import FILE [--json] [--replace] [--dry-run] [--connection NAME] [--password-file FILE]
+      check a profile file and save it; --replace overwrites a saved profile with the
+      same name or id, --dry-run checks without saving
   lupina list                          list the saved profiles
-  lupina delete PROFILE                delete a saved profile and its secrets`;
+  lupina delete PROFILE                delete a saved profile and its secrets
 
-class UsageError extends Error {}
-
-interface ParsedArguments {
-  command: string;
-  positional: string[];
-  flags: Map<string, string | true>;
-}
-
-const VALUE_FLAGS = new Set(['--connection', '--password-file']);
-const KNOWN_FLAGS = new Set(['--json', '--replace', '--dry-run', '--verbose', '--help', ...VALUE_FLAGS]);
-
-function parseArguments(argv: string[]): ParsedArguments {
-  const [command = '', ...rest] = argv;
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < rest.length; i++) {
-    const argument = rest[i]!;
-    if (!argument.startsWith('--')) {
-      positional.push(argument);
-      continue;
-    }
-    if (!KNOWN_FLAGS.has(argument)) {
-      throw new UsageError(`unknown option ${argument}`);
-    }
-    if (VALUE_FLAGS.has(argument)) {
-      const value = rest[++i];
-      if (value === undefined) {
-        throw new UsageError(`${argument} needs a value`);
-      }
-      flags.set(argument, value);
-    } else {
-      flags.set(argument, true);
-    }
-  }
-  return { command, positional, flags };
-}
-
-function oneArgument(parsed: ParsedArguments, what: string): string {
-  if (parsed.positional.length !== 1) {
-    throw new UsageError(`lupina ${parsed.command} takes exactly one ${what}`);
-  }
-  return parsed.positional[0]!;
-}
-
-function createController(log: Log): Controller {
-  const paths = cliPaths();
-  return new Controller({
-    profiles: new ProfileStore(paths.profiles),
-    secrets: new FileSecretStore(paths.secrets),
-    io: createSystemTunnelIo({ journalDirectory: paths.journals, log: log.scope('network') }),
-    log,
-  });
-}
-
-function printIssues(kind: string, issues: ImportIssue[]): void {
-  for (const issue of issues) {
-    const value = issue.value === undefined ? '' : ` (value: ${issue.value})`;
-    process.stderr.write(`${kind}: ${issue.path}: ${issue.message}${value}\n`);
-  }
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** Returns a password source: a file given on the command line, or nothing (the import then reports it). */
-async function passwordSource(parsed: ParsedArguments) {
-  const file = parsed.flags.get('--password-file');
-  if (typeof file !== 'string') {
-    return undefined;
-  }
-  const password = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-  return async (request: PasswordRequest) => (request.attempt === 1 ? password : undefined);
-}
-
-async function importFromFile(path: string, parsed: ParsedArguments): Promise<ImportResult> {
-  const bytes = await readFile(path);
-  const directory = dirname(resolve(path));
-  const { importProfile } = await import('../profile/import.js');
-  return importProfile(bytes, {
-    fileName: path,
-    connectionName: typeof parsed.flags.get('--connection') === 'string' ? parsed.flags.get('--connection') as string : undefined,
-    passwords: await passwordSource(parsed),
-    readFile: async (reference) => readFile(resolve(directory, reference)),
-  });
-}
+Input files (profiles, passwords, referenced certificates) must be regular files of at most
+${MAX_INPUT_FILE_BYTES} bytes (1 MiB).
+Environment: LUPINA_CONFIG_DIR (profiles and secrets) and LUPINA_RUNTIME_DIR (control
+socket and network journals); an empty value counts as unset.
+Exit status: 0 on success, and for connect after a stop requested once connected.
+1 on failure, including a connect aborted by a disconnect request on the control socket.
+2 on a usage error. 128 + the signal number (129 SIGHUP, 130 SIGINT, 143 SIGTERM) when a
+signal aborts a connect before the connection is up.`;
 
 async function runImport(parsed: ParsedArguments): Promise<number> {
   const path = oneArgument(parsed, 'FILE');
   const controller = createController(new Log('warn'));
-  const directory = dirname(resolve(path));
-  const result = await controller.importFile(await readFile(path), {
-    fileName: path,
-    connectionName: typeof parsed.flags.get('--connection') === 'string' ? parsed.flags.get('--connection') as string : undefined,
-    passwords: await passwordSource(parsed),
-    readFile: async (reference) => readFile(resolve(directory, reference)),
-    replace: parsed.flags.has('--replace'),
-    dryRun: parsed.flags.has('--dry-run'),
-  });
+  const bytes = await readInputFile(path, 'profile file');
+  let result;
+  try {
+    result = await controller.importFile(bytes, {
+      ...await fileImportOptions(path, parsed),
+      replace: parsed.flags.has('--replace'),
+      dryRun: parsed.flags.has('--dry-run'),
+    });
+  } catch (error) {
+    if (error instanceof ControllerError && error.code === 'exists') {
+      throw new CliError(profileExistsMessage(error), { cause: error });
+    }
+    throw error;
+  }
 
   if (parsed.flags.has('--json')) {
     const output = result.ok
-      ? { ok: true, format: result.format, saved: result.saved, profile: redactProfile(result.profile), secrets: redactSecrets(result.secrets), warnings: result.warnings }
+      ? { ok: true, format: result.format, saved: result.saved, profile: redactProfile(result.profile), secrets: redactedSecretNames(result.secrets), warnings: result.warnings }
       : { ok: false, format: result.format, errors: result.errors };
-    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    process.stdout.write(`${formatJsonForTerminal(output)}\n`);
     return result.ok ? EXIT_OK : EXIT_FAILURE;
   }
+  const shownPath = escapeControlCharacters(path);
   if (!result.ok) {
     printIssues('error', result.errors);
-    process.stderr.write(`${path}: not imported (${result.errors.length} error${result.errors.length === 1 ? '' : 's'})\n`);
+    process.stderr.write(`${shownPath}: not imported (${result.errors.length} error${result.errors.length === 1 ? '' : 's'})\n`);
     return EXIT_FAILURE;
   }
   printIssues('warning', result.warnings);
-  process.stdout.write(`${JSON.stringify(redactProfile(result.profile), null, 2)}\n`);
+  process.stdout.write(`${formatJsonForTerminal(redactProfile(result.profile))}\n`);
   const action = result.saved ? 'imported' : 'checked (not saved)';
-  process.stderr.write(`${path}: ${action} as "${result.profile.name}" (${result.format} format)\n`);
+  process.stderr.write(`${shownPath}: ${action} as "${escapeControlCharacters(result.profile.name)}" (${result.format} format)\n`);
   return EXIT_OK;
 }
 
-async function runConnect(parsed: ParsedArguments): Promise<number> {
-  const target = oneArgument(parsed, 'PROFILE');
-  const log = new Log(parsed.flags.has('--verbose') ? 'debug' : 'info');
-  log.subscribe((entry) => process.stdout.write(`${entry.time} ${entry.level} ${entry.source}: ${entry.message}\n`));
-  const controller = createController(log);
-  const paths = cliPaths();
+/** Returns each secret's reference with the value hidden; even the length of a key or password is not shown. */
+function redactedSecretNames(secrets: Record<string, Uint8Array>): Record<string, string> {
+  return Object.fromEntries(Object.keys(secrets).map((ref) => [ref, REDACTED]));
+}
 
-  await recoverStaleJournals(systemCommandRunner, paths.journals, log.scope('network'));
-
-  let profile;
-  let secrets;
-  if (await fileExists(target)) {
-    const result = await importFromFile(target, parsed);
-    if (!result.ok) {
-      printIssues('error', result.errors);
-      return EXIT_FAILURE;
-    }
-    printIssues('warning', result.warnings);
-    profile = result.profile;
-    secrets = new MemorySecretStore(result.secrets);
-  } else {
-    profile = await controller.findProfile(target);
-  }
-
-  // The signal handlers come first: a SIGTERM right after "connected" must still tear down.
-  let stopReason: string | null = null;
-  let requestStop: (reason: string) => void = () => undefined;
-  const stopRequested = new Promise<string>((resolveStop) => {
-    requestStop = (reason) => {
-      stopReason ??= reason;
-      resolveStop(stopReason);
-    };
-  });
-  process.once('SIGINT', () => requestStop('stopped by SIGINT'));
-  process.once('SIGTERM', () => requestStop('stopped by SIGTERM'));
-
-  const server = await ControlServer.listen(paths.socket, {
-    status: () => controller.status(),
-    disconnect: () => controller.disconnect('disconnected through the control socket'),
-  });
-  try {
-    await controller.connect(profile, secrets);
-  } catch (error) {
-    await controller.disconnect();
-    await server.close();
-    process.stderr.write(`lupina: cannot connect "${profile.name}": ${error instanceof Error ? error.message : String(error)}\n`);
-    return EXIT_FAILURE;
-  }
-
-  // Stay in the foreground until a signal, or until the connection ends by itself.
-  controller.onState((state) => {
-    if (state.status === 'disconnected') {
-      requestStop(state.reason ?? 'disconnected');
-    }
-  });
-  const reason = await stopRequested;
-  await controller.disconnect(reason);
-  await server.close();
-  return EXIT_OK;
+/** Rewords the controller's "already exists" error with the CLI's --replace option. */
+function profileExistsMessage(error: ControllerError): string {
+  const cause = error.cause;
+  const conflict = cause instanceof ProfileExistsError
+    ? `a profile with the ${cause.field} "${cause.value}" already exists`
+    : error.message.replace(/;\s*(save with \{ replace: true \}|import again with replace).*$/s, '');
+  return `${conflict}; run "lupina import" again with --replace to overwrite it`;
 }
 
 async function runStatus(parsed: ParsedArguments): Promise<number> {
-  const status = await callControlSocket(cliPaths().socket, 'status') as ControllerStatus;
+  noArguments(parsed);
+  let status: ControllerStatus;
+  try {
+    status = await callControlSocket(cliPaths().socket, 'status') as ControllerStatus;
+  } catch (error) {
+    if (error instanceof ControlClientError && error.code === 'path-too-long') {
+      throw new CliError(`${error.message}; set LUPINA_RUNTIME_DIR to a shorter directory`, { cause: error });
+    }
+    throw error;
+  }
   if (parsed.flags.has('--json')) {
-    const tunnel = status.tunnel as (ControllerStatus['tunnel'] & { ike?: unknown }) | null;
-    const output = {
-      state: status.state,
-      device: tunnel?.device ?? null,
-      mtu: tunnel?.mtu ?? null,
-      sas: tunnel?.sas ?? [],
-      totals: tunnel?.totals ?? null,
-      counters: tunnel ? { sad: tunnel.sad, dataPlane: tunnel.dataPlane, transport: tunnel.transport } : null,
-      ike: tunnel?.ike ?? null,
-    };
-    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    process.stdout.write(`${formatJsonForTerminal(statusJson(status))}\n`);
   } else {
     process.stdout.write(`${formatStatus(status)}\n`);
   }
   return EXIT_OK;
 }
 
-async function runList(): Promise<number> {
+/** Returns the fields of `status --json`; the device and MTU are null until the TUN device exists. */
+function statusJson(status: ControllerStatus): unknown {
+  const tunnel = status.tunnel as (ControllerStatus['tunnel'] & { ike?: unknown }) | null;
+  return {
+    state: status.state,
+    device: tunnel?.device ? tunnel.device : null,
+    mtu: tunnel?.mtu ? tunnel.mtu : null,
+    sas: tunnel?.sas ?? [],
+    totals: tunnel?.totals ?? null,
+    counters: tunnel ? { sad: tunnel.sad, dataPlane: tunnel.dataPlane, transport: tunnel.transport } : null,
+    ike: tunnel?.ike ?? null,
+  };
+}
+
+async function runList(parsed: ParsedArguments): Promise<number> {
+  noArguments(parsed);
   const profiles = await createController(new Log('warn')).listProfiles();
   for (const profile of profiles) {
     const target = profile.gateway?.address ?? profile.staticSas[0]?.peerAddress ?? '';
-    process.stdout.write(`${profile.id}  ${profile.kind.padEnd(6)}  ${profile.name}  ${target}\n`);
+    process.stdout.write(`${escapeControlCharacters(`${profile.id}  ${profile.kind.padEnd(6)}  ${profile.name}  ${target}`)}\n`);
   }
   if (profiles.length === 0) {
     process.stderr.write('no saved profiles; add one with "lupina import FILE"\n');
@@ -256,8 +152,31 @@ async function runList(): Promise<number> {
 async function runDelete(parsed: ParsedArguments): Promise<number> {
   const target = oneArgument(parsed, 'PROFILE');
   await createController(new Log('warn')).deleteProfile(target);
-  process.stderr.write(`deleted "${target}"\n`);
+  process.stderr.write(`deleted "${escapeControlCharacters(target)}"\n`);
   return EXIT_OK;
+}
+
+function runCommand(parsed: ParsedArguments): Promise<number> {
+  switch (parsed.command) {
+    case 'connect':
+      return runConnect(parsed);
+    case 'status':
+      return runStatus(parsed);
+    case 'import':
+      return runImport(parsed);
+    case 'list':
+      return runList(parsed);
+    case 'delete':
+      return runDelete(parsed);
+    default:
+      throw new UsageError(`unknown command "${parsed.command}"`);
+  }
+}
+
+/** Errors whose message is written for the user; any other error gets "COMMAND failed:" in front. */
+function isUserFacing(error: unknown): boolean {
+  return error instanceof ControllerError || error instanceof CliError || error instanceof InputFileError ||
+    error instanceof ControlClientError;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -265,43 +184,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
-  let parsed: ParsedArguments;
+  let parsed: ParsedArguments | undefined;
   try {
     parsed = parseArguments(argv);
-  } catch (error) {
-    process.stderr.write(`lupina: ${(error as Error).message}\n${USAGE}\n`);
-    return EXIT_USAGE;
-  }
-  if (parsed.command === 'help' || parsed.command === '') {
-    process.stdout.write(`${USAGE}\n`);
-    return parsed.command === '' ? EXIT_USAGE : EXIT_OK;
-  }
-
-  try {
-    switch (parsed.command) {
-      case 'connect':
-        return await runConnect(parsed);
-      case 'status':
-        return await runStatus(parsed);
-      case 'import':
-        return await runImport(parsed);
-      case 'list':
-        return await runList();
-      case 'delete':
-        return await runDelete(parsed);
-      default:
-        throw new UsageError(`unknown command "${parsed.command}"`);
+    if (parsed.command === 'help' || parsed.command === '') {
+      process.stdout.write(`${USAGE}\n`);
+      return parsed.command === '' ? EXIT_USAGE : EXIT_OK;
     }
+    return await runCommand(parsed);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`lupina: ${error.message}\n${USAGE}\n`);
+      process.stderr.write(`lupina: ${escapeControlCharacters(error.message)}\n${USAGE}\n`);
       return EXIT_USAGE;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    const prefix = error instanceof ControllerError ? '' : `${parsed.command} failed: `;
-    process.stderr.write(`lupina: ${prefix}${message}\n`);
+    const prefix = isUserFacing(error) ? '' : `${parsed?.command ?? 'lupina'} failed: `;
+    process.stderr.write(`lupina: ${escapeControlCharacters(`${prefix}${errorMessage(error)}`)}\n`);
     return EXIT_FAILURE;
   }
 }
-
-
