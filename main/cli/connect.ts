@@ -151,9 +151,9 @@ async function connectUntilStopped(target: string, parsed: ParsedArguments, cont
   if (outcome.kind === 'stopped') {
     const request = outcome.request;
     log.info(`connect aborted (${request.reason})`);
-    // NOTE: the controller has no way to cancel a start in progress. A start that reaches the
-    // tunnel set-up before the process exits leaves network changes behind, and the next
-    // "lupina connect" undoes them from the journal.
+    // A stop lets a tunnel set-up in progress finish and then undoes it, so the exit leaves no
+    // network changes. IKE exchanges still in flight are dropped with the process, without a
+    // Delete to the gateway.
     await controller.disconnect(`connect aborted (${request.reason})`);
     process.stderr.write(`lupina: connect to "${name}" aborted (${request.reason})\n`);
     return request.signal ? signalExitCode(request.signal) : EXIT_FAILURE;

@@ -166,6 +166,8 @@ export class IkeVpnConnection implements Connection {
   private keptTunnel: KeptTunnel | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
+  /** The tunnel set-up of the running `establish`, from IKE_AUTH until "connected" or failure. */
+  private settingUp: Promise<void> | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   /** The counters of the last tunnel, for `snapshot` after it has stopped. */
@@ -247,6 +249,9 @@ export class IkeVpnConnection implements Connection {
   }
 
   private async tearDown(reason: string): Promise<void> {
+    // A tunnel set-up in progress, a few `ip` commands long, finishes first. It sees `stopped`
+    // and removes what it added, so a process that exits right after `stop` leaves nothing.
+    await this.settingUp?.catch(() => undefined);
     if (this.state.status === 'disconnected') {
       return;
     }
@@ -262,6 +267,25 @@ export class IkeVpnConnection implements Connection {
    */
   private async establish(): Promise<void> {
     const { ike, transport, gatewayAddress } = await this.negotiate();
+    if (this.stopped) {
+      await ike.close();
+      transport.close();
+      throw new Error('the connection was stopped while it was being set up');
+    }
+
+    const settingUp = this.setUpTunnel(ike, transport, gatewayAddress);
+    this.settingUp = settingUp;
+    try {
+      await settingUp;
+    } finally {
+      if (this.settingUp === settingUp) {
+        this.settingUp = null;
+      }
+    }
+  }
+
+  /** Carries the tunnel on the first CHILD_SA of a negotiated IKE SA and reports "connected". */
+  private async setUpTunnel(ike: IkeConnection, transport: IkeSessionTransport, gatewayAddress: string): Promise<void> {
     let session: Session;
     try {
       session = await this.attachTunnel(ike, transport, gatewayAddress);

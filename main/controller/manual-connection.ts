@@ -30,6 +30,8 @@ export class ManualConnection implements Connection {
   private readonly tunnel: Tunnel;
   /** The teardown in progress, which a concurrent `stop` waits for instead of starting another. */
   private stopping: Promise<void> | null = null;
+  /** The running `start`, which a teardown lets finish before it undoes the tunnel. */
+  private starting: Promise<void> | null = null;
 
   constructor(
     private readonly profile: Profile,
@@ -51,6 +53,16 @@ export class ManualConnection implements Connection {
   }
 
   async start(): Promise<void> {
+    const starting = this.startTunnel();
+    this.starting = starting;
+    try {
+      await starting;
+    } finally {
+      this.starting = null;
+    }
+  }
+
+  private async startTunnel(): Promise<void> {
     this.setState('connecting');
     try {
       const configs = await this.buildSaConfigs();
@@ -85,6 +97,9 @@ export class ManualConnection implements Connection {
   }
 
   private async tearDown(reason: string): Promise<void> {
+    // A start in progress finishes first, so its network changes exist to be undone below
+    // instead of appearing after the teardown.
+    await this.starting?.catch(() => undefined);
     if (this.state.status === 'disconnected') {
       return;
     }

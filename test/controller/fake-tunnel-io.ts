@@ -72,6 +72,8 @@ export class FakeTunnelIo implements TunnelIo {
   readonly applied: TunnelNetworkSettings[] = [];
   /** While set, every revert waits for this promise before it returns. */
   revertGate: Promise<void> | null = null;
+  /** While set, every apply waits for this promise after it is recorded, as a slow `ip` would. */
+  applyGate: Promise<void> | null = null;
   /** While set, every revert rejects with this error after the gate. */
   revertError: Error | null = null;
 
@@ -94,6 +96,7 @@ export class FakeTunnelIo implements TunnelIo {
       apply: async (settings) => {
         this.applied.push(settings);
         this.events.push(`apply ${device}`);
+        await this.applyGate;
       },
       revert: async () => {
         this.events.push(`revert ${device}`);

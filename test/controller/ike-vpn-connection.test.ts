@@ -19,7 +19,7 @@ import { Log } from '../../main/controller/log.js';
 import { MemorySecretStore } from '../../main/controller/memory-secret-store.js';
 import { newIkev2Profile, secretRef } from '../../main/profile/model.js';
 import { echoPacket } from '../engine/fixtures.js';
-import { FakeTransport, FakeTunnelIo } from './fake-tunnel-io.js';
+import { FakeTransport, FakeTunnelIo, gate } from './fake-tunnel-io.js';
 
 /** One established IKE SA with its first CHILD_SA, in place of `IkeConnection`. */
 class FakeIkeConnection extends EventEmitter {
@@ -253,5 +253,27 @@ describe('IKE connection reconnect', () => {
     await first;
     assert.equal(io.count('revert tun0'), 1);
     assert.equal(states.filter((status) => status === 'disconnecting').length, 1);
+  });
+
+  it('stop during set-up undoes it', async () => {
+    const io = new FakeTunnelIo();
+    const ikeIo = new FakeIkeIo([new FakeIkeConnection(childSa(0x100, 0x200), virtualIp())]);
+    const { connection } = ikeConnection(io, ikeIo);
+    const apply = gate();
+    io.applyGate = apply.promise;
+    const starting = connection.start();
+    for (let i = 0; i < 50 && io.count('apply tun0') === 0; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(io.count('apply tun0'), 1, 'the set-up is under way');
+
+    const stopping = connection.stop('aborted');
+    apply.open();
+    await stopping;
+
+    assert.equal(io.count('revert tun0'), 1, 'the set-up was undone before stop returned');
+    assert.equal(io.devices[0]!.closed, true);
+    await assert.rejects(starting, /stopped while it was being set up/);
+    assert.equal(connection.current.status, 'disconnected');
   });
 });

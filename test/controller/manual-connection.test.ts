@@ -91,4 +91,23 @@ describe('manual connection stop', () => {
     assert.equal(states.length, statesAfterFirst);
     assert.equal(io.count('revert tun0'), 1);
   });
+
+  it('stop during start undoes the set-up', async () => {
+    const io = new FakeTunnelIo();
+    const { connection } = manualConnection(io);
+    const apply = gate();
+    io.applyGate = apply.promise;
+    const starting = connection.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(io.count('apply tun0'), 1, 'the set-up is under way');
+
+    const stopping = connection.stop('aborted');
+    apply.open();
+    await Promise.allSettled([starting]);
+    await stopping;
+
+    assert.deepEqual(io.events.filter((event) => event.includes('tun0')), ['open tun0', 'apply tun0', 'revert tun0']);
+    assert.equal(io.devices[0]!.closed, true);
+    assert.equal(connection.current.status, 'disconnected');
+  });
 });
