@@ -1,5 +1,6 @@
 /** Shared parts of the CLI commands: the controller over the CLI's directories, errors and output helpers. */
 
+import { callControlSocket } from '../controller/control-server.js';
 import { Controller } from '../controller/controller.js';
 import { Log, type LogEntry } from '../controller/log.js';
 import { createSystemTunnelIo } from '../net/system-tunnel-io.js';
@@ -24,7 +25,29 @@ export function createController(log: Log): Controller {
     secrets: new FileSecretStore(paths.secrets),
     io: createSystemTunnelIo({ journalDirectory: paths.journals, log: log.scope('network') }),
     log,
+    profilesInUseElsewhere: () => profileOfRunningConnect(paths.socket),
   });
+}
+
+/**
+ * Returns the id of the profile that a running `lupina connect` with the same runtime directory
+ * uses, from its control socket. No socket, or no answer, means none.
+ */
+async function profileOfRunningConnect(socket: string): Promise<string[]> {
+  try {
+    const status = await callControlSocket(socket, 'status') as { state?: { profileId?: unknown } };
+    const id = status.state?.profileId;
+    return typeof id === 'string' ? [id] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Returns a log that prints warnings and errors to stderr, for commands without a log of their own. */
+export function createWarningLog(): Log {
+  const log = new Log('warn');
+  log.subscribe((entry) => process.stderr.write(`lupina: ${entry.level === 'warn' ? 'warning' : entry.level}: ${escapeControlCharacters(entry.message)}\n`));
+  return log;
 }
 
 /** Returns a log that prints each entry to stdout: life-cycle steps, and with `verbose` also debug detail. */

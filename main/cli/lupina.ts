@@ -12,13 +12,12 @@
 import { ControllerError } from '../controller/controller.js';
 import { callControlSocket, ControlClientError } from '../controller/control-server.js';
 import type { ControllerStatus } from '../controller/controller.js';
-import { Log } from '../controller/log.js';
 import { REDACTED } from '../profile/import-result.js';
 import { ProfileExistsError } from '../profile/profile-store.js';
 import { redactProfile } from '../profile/redact.js';
 import { noArguments, oneArgument, parseArguments, UsageError, type ParsedArguments } from './arguments.js';
 import {
-  CliError, createController, errorMessage, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printIssues,
+  CliError, createController, createWarningLog, errorMessage, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printIssues,
 } from './cli-context.js';
 import { runConnect } from './connect.js';
 import { formatStatus } from './format-status.js';
@@ -53,7 +52,7 @@ signal aborts a connect before the connection is up.`;
 
 async function runImport(parsed: ParsedArguments): Promise<number> {
   const path = oneArgument(parsed, 'FILE');
-  const controller = createController(new Log('warn'));
+  const controller = createController(createWarningLog());
   const bytes = await readInputFile(path, 'profile file');
   let result;
   try {
@@ -99,7 +98,7 @@ function profileExistsMessage(error: ControllerError): string {
   const cause = error.cause;
   const conflict = cause instanceof ProfileExistsError
     ? `a profile with the ${cause.field} "${cause.value}" already exists`
-    : error.message.replace(/;\s*(save with \{ replace: true \}|import again with replace).*$/s, '');
+    : error.message.replace(/;\s*(save with \{ replace: true \}|import (it )?again with replace).*$/s, '');
   return `${conflict}; run "lupina import" again with --replace to overwrite it`;
 }
 
@@ -138,7 +137,7 @@ function statusJson(status: ControllerStatus): unknown {
 
 async function runList(parsed: ParsedArguments): Promise<number> {
   noArguments(parsed);
-  const profiles = await createController(new Log('warn')).listProfiles();
+  const profiles = await createController(createWarningLog()).listProfiles();
   for (const profile of profiles) {
     const target = profile.gateway?.address ?? profile.staticSas[0]?.peerAddress ?? '';
     process.stdout.write(`${escapeControlCharacters(`${profile.id}  ${profile.kind.padEnd(6)}  ${profile.name}  ${target}`)}\n`);
@@ -151,8 +150,11 @@ async function runList(parsed: ParsedArguments): Promise<number> {
 
 async function runDelete(parsed: ParsedArguments): Promise<number> {
   const target = oneArgument(parsed, 'PROFILE');
-  await createController(new Log('warn')).deleteProfile(target);
-  process.stderr.write(`deleted "${escapeControlCharacters(target)}"\n`);
+  const deleted = await createController(createWarningLog()).deleteProfile(target);
+  process.stderr.write(`deleted "${escapeControlCharacters(deleted.name)}" (id ${deleted.id})\n`);
+  if (deleted.inUseElsewhere) {
+    process.stderr.write('the running "lupina connect" that uses it keeps its keys until it disconnects\n');
+  }
   return EXIT_OK;
 }
 

@@ -16,7 +16,7 @@ import { validateProfile } from './validate.js';
 
 export class ProfileExistsError extends Error {
   constructor(readonly existingId: string, readonly field: 'id' | 'name', readonly value: string) {
-    super(`a profile with the ${field} "${value}" already exists; save with { replace: true } to overwrite it`);
+    super(`a profile with the ${field} "${value}" already exists; import it again with replace to overwrite it`);
     this.name = 'ProfileExistsError';
   }
 }

@@ -34,11 +34,14 @@ export function redactProfile(profile: Profile): unknown {
   return copy;
 }
 
-/** Returns a copy of a secrets map with every value replaced by its length, for display. */
+/**
+ * Returns a copy of a secrets map with every value replaced by `<redacted>`, for display. The
+ * length stays hidden too, because it tells a short PSK from a long one.
+ */
 export function redactSecrets(secrets: Record<string, Uint8Array>): Record<string, string> {
   const result: Record<string, string> = {};
-  for (const [ref, value] of Object.entries(secrets)) {
-    result[ref] = `${REDACTED} (${value.length} bytes)`;
+  for (const ref of Object.keys(secrets)) {
+    result[ref] = REDACTED;
   }
   return result;
 }
