@@ -12,6 +12,7 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, type CommandRunner } from './command-runner.js';
+import { findBypassRoutes, type RouteEntry } from './route-bypass.js';
 
 export interface TunnelNetworkSettings {
   /** Name of the TUN device. */
@@ -57,6 +58,22 @@ export const BYPASS_RULE_PRIORITY = 0x4c50;
 /** Priority of the rule that sends all other packets to a peer into the tunnel. */
 export const TUNNEL_RULE_PRIORITY = 0x4c51;
 
+/**
+ * Routing protocol number of the gateway's pinned host route, so that its undo deletes that
+ * route only and never a host route to the gateway that someone else added, even when the
+ * undo runs before Lupina knows whether its own add succeeded. 76 is "L" in ASCII and is not
+ * in iproute2's rt_protos list.
+ */
+export const PINNED_ROUTE_PROTOCOL = 76;
+
+/** A route that the tunnel needs exists already outside it. */
+export class RouteConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RouteConflictError';
+  }
+}
+
 /** One change and how to undo it: an `ip` or `resolvectl` command, or a file to restore. */
 interface JournalStep {
   undo: string[];
@@ -74,6 +91,8 @@ interface Change {
   description: string;
   /** Called instead of failing when the kernel reports that the object exists already. */
   whenExists?: () => void;
+  /** The error message when the object exists already and that must fail the set-up. */
+  conflict?: string;
 }
 
 interface Journal {
@@ -148,18 +167,46 @@ export class NetworkConfigurator {
   private async configureDeviceAndRoutes(settings: TunnelNetworkSettings): Promise<void> {
     const device = deviceChanges(settings);
     const pin = settings.routes.length > 0 ? await this.gatewayPinChange(settings.gateway) : null;
-    const routes = [...(pin ? [pin] : []), ...settings.routes.map((prefix) => routeChange(prefix, settings.device, this.log))];
+    const routes = [...(pin ? [pin] : []), ...settings.routes.map((prefix) => routeChange(prefix, settings.device))];
     const peers = settings.transportPeers ?? [];
     if (peers.length === 0) {
       await this.changeAll([...device, ...routes]);
-      return;
+    } else {
+      await this.changeAll(device);
+      for (const peer of peers) {
+        await this.routePeerByPolicy(settings.device, peer);
+      }
+      await this.changeAll(routes);
     }
+    await this.checkBypassRoutes(settings);
+  }
 
-    await this.changeAll(device);
-    for (const peer of peers) {
-      await this.routePeerByPolicy(settings.device, peer);
+  /**
+   * Fails when a route of the main table sends part of a tunnel prefix past the tunnel, because
+   * that traffic would leave unencrypted. Inside a full tunnel (prefixes of length 1, which is
+   * how 0.0.0.0/0 and ::/0 are routed) such routes are the local networks, so they are only
+   * reported.
+   */
+  private async checkBypassRoutes(settings: TunnelNetworkSettings): Promise<void> {
+    for (const family of ['-4', '-6'] as const) {
+      const prefixes = settings.routes.filter((prefix) => prefix.includes(':') === (family === '-6'));
+      if (prefixes.length === 0) {
+        continue;
+      }
+      const output = await this.runner.run(IP, ['-j', family, 'route', 'show', 'table', 'main']);
+      const routes = output.trim() === '' ? [] : JSON.parse(output) as RouteEntry[];
+      for (const bypass of findBypassRoutes(routes, prefixes, settings.device, PINNED_ROUTE_PROTOCOL)) {
+        const fullTunnel = Number(bypass.tunnelPrefix.split('/')[1]) <= 1;
+        const message = `the route to ${bypass.route} via ${bypass.dev} takes traffic for part of ${bypass.tunnelPrefix} ` +
+          'past the tunnel';
+        if (fullTunnel) {
+          this.log.warn(`${message}, so that network is reached without encryption`);
+        } else {
+          throw new RouteConflictError(`${message}, so it would leave unencrypted; remove that route ` +
+            `(ip route del ${bypass.route} dev ${bypass.dev}) and connect again`);
+        }
+      }
     }
-    await this.changeAll(routes);
   }
 
   /**
@@ -210,10 +257,10 @@ export class NetworkConfigurator {
     if (route.gateway) {
       args.push('via', route.gateway);
     }
-    args.push('dev', route.dev);
+    args.push('dev', route.dev, 'proto', String(PINNED_ROUTE_PROTOCOL));
     return {
       args,
-      undo: [family, 'route', 'del', hostPrefix],
+      undo: [family, 'route', 'del', hostPrefix, 'proto', String(PINNED_ROUTE_PROTOCOL)],
       description: `pin the route to gateway ${gateway}`,
       whenExists: () => this.log.info(
         `keep the existing route to gateway ${gateway}, which Lupina did not add and will not delete`),
@@ -318,7 +365,7 @@ export class NetworkConfigurator {
     await this.writeJournal();
     const failures = await this.runner.runIpBatch(changes.map((change) => withoutFamilyOption(change.args)));
 
-    let fatal: CommandError | null = null;
+    let fatal: Error | null = null;
     for (const [index, change] of changes.entries()) {
       const failure = failures.find((candidate) => candidate.index === index);
       if (!failure) {
@@ -328,6 +375,8 @@ export class NetworkConfigurator {
       this.steps.splice(this.steps.indexOf(steps[index]!), 1);
       if (change.whenExists && /File exists/i.test(failure.stderr)) {
         change.whenExists();
+      } else if (change.conflict && /File exists/i.test(failure.stderr)) {
+        fatal ??= new RouteConflictError(change.conflict);
       } else {
         fatal ??= new CommandError(IP, change.args, 2, failure.stderr);
       }
@@ -338,12 +387,21 @@ export class NetworkConfigurator {
     }
   }
 
-  /** Runs one change; "File exists" counts as done when the change has `whenExists`. */
+  /**
+   * Runs one change. "File exists" counts as done when the change has `whenExists`, and fails
+   * with RouteConflictError when it has `conflict`.
+   */
   private async changeTolerant(change: Change): Promise<void> {
     try {
       await this.change(change.args, change.undo, change.description);
     } catch (error) {
-      if (!change.whenExists || !(error instanceof CommandError) || !/File exists/i.test(error.stderr)) {
+      if (!(error instanceof CommandError) || !/File exists/i.test(error.stderr)) {
+        throw error;
+      }
+      if (change.conflict) {
+        throw new RouteConflictError(change.conflict);
+      }
+      if (!change.whenExists) {
         throw error;
       }
       change.whenExists();
@@ -375,13 +433,18 @@ function deviceChanges(settings: TunnelNetworkSettings): Change[] {
   ];
 }
 
-function routeChange(prefix: string, device: string, log: NetworkLog): Change {
+/**
+ * Returns the route of a tunnel prefix. A route to the same prefix outside the tunnel fails the
+ * set-up instead of being kept, because that traffic would leave unencrypted (fail closed).
+ */
+function routeChange(prefix: string, device: string): Change {
   const family = prefix.includes(':') ? '-6' : '-4';
   return {
     args: [family, 'route', 'add', prefix, 'dev', device],
     undo: [family, 'route', 'del', prefix, 'dev', device],
     description: `route ${prefix} into the tunnel`,
-    whenExists: () => log.warn(`route ${prefix} already exists outside the tunnel, so that traffic does not use it`),
+    conflict: `a route to ${prefix} already exists outside the tunnel, so traffic for it would leave ` +
+      `unencrypted; remove that route (see "ip route show ${prefix}") and connect again`,
   };
 }
 

@@ -16,7 +16,7 @@ import {
   type BatchLineFailure,
   type CommandRunner,
 } from '../../main/net/command-runner.js';
-import { NetworkConfigurator } from '../../main/net/network-config.js';
+import { NetworkConfigurator, RouteConflictError } from '../../main/net/network-config.js';
 
 /** Records single commands and batches; a batch line that matches `failOn` fails with `failWith`. */
 class BatchRecordingRunner implements CommandRunner {
@@ -72,12 +72,16 @@ describe('network configurator with ip batches', () => {
     const configurator = new NetworkConfigurator(runner, directory, 'lupina0', silentLog);
     await configurator.apply(settings);
 
-    assert.deepEqual(runner.calls, ['ip -j -4 route get 198.51.100.1']);
+    assert.deepEqual(runner.calls, [
+      'ip -j -4 route get 198.51.100.1',
+      'ip -j -4 route show table main',
+      'ip -j -6 route show table main',
+    ]);
     assert.deepEqual(runner.batches, [[
       'link set dev lupina0 mtu 1400 up',
       'address add 192.0.2.200/32 dev lupina0',
       'address add 2001:db8::c8/128 dev lupina0',
-      'route add 198.51.100.1/32 via 198.51.100.254 dev wan0',
+      'route add 198.51.100.1/32 via 198.51.100.254 dev wan0 proto 76',
       'route add 203.0.113.0/24 dev lupina0',
       'route add 2001:db8:1::/48 dev lupina0',
     ]]);
@@ -88,7 +92,7 @@ describe('network configurator with ip batches', () => {
     assert.deepEqual(runner.calls, [
       'ip -6 route del 2001:db8:1::/48 dev lupina0',
       'ip -4 route del 203.0.113.0/24 dev lupina0',
-      'ip -4 route del 198.51.100.1/32',
+      'ip -4 route del 198.51.100.1/32 proto 76',
       'ip address del 2001:db8::c8/128 dev lupina0',
       'ip address del 192.0.2.200/32 dev lupina0',
       'ip link set dev lupina0 down',
@@ -96,24 +100,32 @@ describe('network configurator with ip batches', () => {
     assert.deepEqual(await readdir(directory), []);
   });
 
-  it('existing route leaves the journal', async () => {
+  it('existing gateway pin leaves the journal', async () => {
     const runner = new BatchRecordingRunner(journalPath);
-    runner.failOn = /route add 203\.0\.113\.0\/24/;
+    runner.failOn = /route add 198\.51\.100\.1\/32/;
     runner.failWith = 'RTNETLINK answers: File exists';
-    const warnings: string[] = [];
-    const log = { info: () => undefined, warn: (message: string) => void warnings.push(message) };
-    const configurator = new NetworkConfigurator(runner, directory, 'lupina0', log);
+    const configurator = new NetworkConfigurator(runner, directory, 'lupina0', silentLog);
     await configurator.apply(settings);
 
     const journal = JSON.parse(await readFile(journalPath, 'utf8'));
     const descriptions = journal.steps.map((step: { description: string }) => step.description);
-    assert.ok(!descriptions.includes('route 203.0.113.0/24 into the tunnel'));
+    assert.ok(!descriptions.includes('pin the route to gateway 198.51.100.1'));
     assert.equal(descriptions.length, 5);
-    assert.match(warnings[0] ?? '', /route 203\.0\.113\.0\/24 already exists outside the tunnel/);
 
     runner.calls.length = 0;
     await configurator.revert();
-    assert.ok(!runner.calls.some((call) => call.includes('203.0.113.0/24')), 'a route that was there stays');
+    assert.ok(!runner.calls.some((call) => call.includes('198.51.100.1/32')), 'a route that was there stays');
+  });
+
+  it('existing tunnel route fails the batch', async () => {
+    const runner = new BatchRecordingRunner(journalPath);
+    runner.failOn = /route add 203\.0\.113\.0\/24/;
+    runner.failWith = 'RTNETLINK answers: File exists';
+    const configurator = new NetworkConfigurator(runner, directory, 'lupina0', silentLog);
+    await assert.rejects(configurator.apply(settings), RouteConflictError);
+    assert.ok(runner.calls.includes('ip link set dev lupina0 down'));
+    assert.ok(!runner.calls.includes('ip -4 route del 203.0.113.0/24 dev lupina0'), 'the existing route stays');
+    assert.deepEqual(await readdir(directory), []);
   });
 
   it('failed line reverts the batch', async () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommandError, type CommandRunner } from '../../main/net/command-runner.js';
-import { NetworkConfigurator, recoverStaleJournals } from '../../main/net/network-config.js';
+import { NetworkConfigurator, recoverStaleJournals, RouteConflictError } from '../../main/net/network-config.js';
 import { rangeToPrefixes, selectorRoutes } from '../../main/net/route-prefixes.js';
 import { parseAddress } from '../../main/engine/address.js';
 import { parseTrafficSelector } from '../../main/engine/traffic-selector.js';
@@ -89,8 +89,9 @@ describe('network configurator', () => {
       'ip -j -4 route get 198.51.100.1',
       'ip link set dev lupina0 mtu 1400 up',
       'ip address add 192.0.2.200/32 dev lupina0',
-      'ip -4 route add 198.51.100.1/32 via 198.51.100.254 dev wan0',
+      'ip -4 route add 198.51.100.1/32 via 198.51.100.254 dev wan0 proto 76',
       'ip -4 route add 203.0.113.0/24 dev lupina0',
+      'ip -j -4 route show table main',
     ]);
     const journal = JSON.parse(await readFile(journalFile(directory, 'lupina0'), 'utf8'));
     assert.equal(journal.steps.length, 4);
@@ -101,7 +102,7 @@ describe('network configurator', () => {
     await configurator.revert();
     assert.deepEqual(runner.calls, [
       'ip -4 route del 203.0.113.0/24 dev lupina0',
-      'ip -4 route del 198.51.100.1/32',
+      'ip -4 route del 198.51.100.1/32 proto 76',
       'ip address del 192.0.2.200/32 dev lupina0',
       'ip link set dev lupina0 down',
     ]);
@@ -113,7 +114,7 @@ describe('network configurator', () => {
     runner.failOn = /route add 203/;
     const configurator = new NetworkConfigurator(runner, directory, 'lupina1', silentLog);
     await assert.rejects(configurator.apply({ ...settings, device: 'lupina1' }), CommandError);
-    assert.ok(runner.calls.includes('ip -4 route del 198.51.100.1/32'));
+    assert.ok(runner.calls.includes('ip -4 route del 198.51.100.1/32 proto 76'));
     assert.ok(runner.calls.includes('ip address del 192.0.2.200/32 dev lupina1'));
     assert.deepEqual(await readdir(directory), []);
   });
@@ -140,25 +141,28 @@ describe('network configurator', () => {
     const runner = new RecordingRunner();
     const configurator = new NetworkConfigurator(runner, directory, 'lupina10', silentLog);
     await configurator.apply({ ...settings, device: 'lupina10' });
-    assert.ok(runner.calls.includes('ip -4 route add 198.51.100.1/32 via 198.51.100.254 dev wan0'));
+    assert.ok(runner.calls.includes('ip -4 route add 198.51.100.1/32 via 198.51.100.254 dev wan0 proto 76'));
     await orphanJournal(journalFile(directory, 'lupina10'));
 
     const recovery = new RecordingRunner();
     assert.equal(await recoverStaleJournals(recovery, directory, silentLog), 1);
-    assert.ok(recovery.calls.includes('ip -4 route del 198.51.100.1/32'));
+    assert.ok(recovery.calls.includes('ip -4 route del 198.51.100.1/32 proto 76'));
     assert.deepEqual(await readdir(directory), []);
   });
 
-  it('existing route is a warning', async () => {
+  it('existing tunnel route fails the set-up', async () => {
     const runner = new RecordingRunner();
     runner.failOn = /route add 203/;
     runner.failWith = 'RTNETLINK answers: File exists';
-    const warnings: string[] = [];
-    const configurator = new NetworkConfigurator(runner, directory, 'lupina2', { info: () => undefined, warn: (message) => warnings.push(message) });
-    await configurator.apply({ ...settings, device: 'lupina2' });
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /203\.0\.113\.0\/24 already exists/);
-    await configurator.revert();
+    const configurator = new NetworkConfigurator(runner, directory, 'lupina2', silentLog);
+    await assert.rejects(configurator.apply({ ...settings, device: 'lupina2' }), (error: unknown) => {
+      assert.ok(error instanceof RouteConflictError);
+      assert.match(error.message, /route to 203\.0\.113\.0\/24 already exists outside the tunnel.*unencrypted/);
+      return true;
+    });
+    assert.ok(runner.calls.includes('ip link set dev lupina2 down'), 'the rest of the set-up is undone');
+    assert.ok(!runner.calls.includes('ip -4 route del 203.0.113.0/24 dev lupina2'), 'the existing route stays');
+    assert.deepEqual(await readdir(directory), []);
   });
 
   it('transport peers get policy rules', async () => {
