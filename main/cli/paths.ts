@@ -16,8 +16,8 @@ export interface CliPaths {
   journals: string;
 }
 
-export function cliPaths(environment: NodeJS.ProcessEnv = process.env): CliPaths {
-  const root = process.getuid?.() === 0;
+/** Returns the paths for `environment`; `root` picks the system-wide defaults. */
+export function cliPaths(environment: NodeJS.ProcessEnv = process.env, root = process.getuid?.() === 0): CliPaths {
   const config = setting(environment, 'LUPINA_CONFIG_DIR')
     ?? (root ? '/etc/lupina' : join(setting(environment, 'XDG_CONFIG_HOME') ?? join(homedir(), '.config'), 'lupina'));
   const runtime = setting(environment, 'LUPINA_RUNTIME_DIR')

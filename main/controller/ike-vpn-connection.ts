@@ -195,6 +195,10 @@ export class IkeVpnConnection implements Connection {
   async start(): Promise<void> {
     this.stopped = false;
     this.setState('connecting');
+    if (this.profile.dpdSeconds <= 0) {
+      this.log.warn('dead peer detection is off because the profile sets no interval (dpd_delay in swanctl.conf), ' +
+        'so a gateway that restarts or goes away is noticed only when the next rekey fails');
+    }
     try {
       await this.establish();
     } catch (error) {

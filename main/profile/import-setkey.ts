@@ -153,7 +153,15 @@ export function importSetkey(text: string, options: ImportOptions, log: IssueLog
   const baseName = options.fileName?.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
   const profile = newManualProfile(id, (baseName || `manual SAs to ${peerOf(sas[0]!, local)}`).slice(0, 256));
   const secrets = new SecretBag(id);
-  const innerAddress = policies.find((policy) => policy.direction === 'out' && policy.sourceIsHost)?.sourceAddress;
+  const hostSources = policies.filter((policy) => policy.direction === 'out' && policy.sourceIsHost);
+  const innerAddress = hostSources[0]?.sourceAddress;
+  // NOTE: a manual profile has one inner address, so a second family's address is not added.
+  const otherFamily = hostSources.find((policy) => policy.sourceAddress.includes(':') !== innerAddress?.includes(':'));
+  if (innerAddress && otherFamily) {
+    log.warn(`line ${otherFamily.line}`, `only ${innerAddress} becomes the tunnel's inner address, so traffic from ` +
+      `${otherFamily.sourceAddress} has no address on the TUN device and does not flow: a manual profile has one ` +
+      'inner address');
+  }
 
   for (const sa of sas) {
     const built = buildStaticSa(sa, local, policies, innerAddress, secrets, log);

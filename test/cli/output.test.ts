@@ -99,8 +99,15 @@ describe('cli paths', () => {
     assert.equal(paths.socket, '/srv/lupina/run/lupina.sock');
   });
 
-  it('non-root defaults under home', { skip: process.getuid?.() === 0 ? 'runs as root' : false }, () => {
-    assert.equal(cliPaths({}).profiles, join(homedir(), '.config', 'lupina', 'profiles'));
+  it('non-root defaults under home', () => {
+    assert.equal(cliPaths({}, false).profiles, join(homedir(), '.config', 'lupina', 'profiles'));
+    assert.equal(cliPaths({}, false).socket, join(homedir(), '.cache', 'lupina', 'lupina.sock'));
+    assert.equal(cliPaths({ XDG_RUNTIME_DIR: '/run/user/1000' }, false).socket, '/run/user/1000/lupina/lupina.sock');
+  });
+
+  it('root defaults are system-wide', () => {
+    assert.equal(cliPaths({}, true).profiles, '/etc/lupina/profiles');
+    assert.equal(cliPaths({}, true).socket, '/run/lupina/lupina.sock');
   });
 });
 

@@ -124,3 +124,17 @@ test('setkey transport policy without sa', async () => {
   assert.deepEqual(result.errors.map((item) => item.path), ['line 3']);
   assert.match(result.errors[0]?.message ?? '', /from 192\.0\.2\.1 to 192\.0\.2\.3/);
 });
+
+test('setkey second inner family warns', async () => {
+  const key = (length: number) => '0x' + '11'.repeat(length);
+  const conf = `add 192.0.2.10 198.51.100.1 esp 0x1001 -m tunnel -E aes-cbc ${key(16)} -A hmac-sha256 ${key(32)};\n` +
+    `add 198.51.100.1 192.0.2.10 esp 0x2001 -m tunnel -E aes-cbc ${key(16)} -A hmac-sha256 ${key(32)};\n` +
+    'spdadd 192.0.2.200/32 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.10-198.51.100.1/require;\n' +
+    'spdadd 2001:db8:200::10/128 2001:db8:300::/64 any -P out ipsec esp/tunnel/192.0.2.10-198.51.100.1/require;\n';
+  const result = await importProfile(bytes(conf));
+  assert.equal(result.ok, true);
+  if (!result.ok) return;
+  const warning = result.warnings.find((item) => item.path === 'line 4');
+  assert.match(warning?.message ?? '', /only 192\.0\.2\.200 becomes the tunnel's inner address, so traffic from 2001:db8:200::10/);
+  assert.equal(result.profile.staticSas[0]?.localInnerAddress, '192.0.2.200');
+});
