@@ -166,6 +166,8 @@ export class IkeVpnConnection implements Connection {
   private keptTunnel: KeptTunnel | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
+  /** When the connection last came up; a rekey keeps it. */
+  private connectedSince: string | null = null;
   /** The tunnel set-up of the running `establish`, from IKE_AUTH until "connected" or failure. */
   private settingUp: Promise<void> | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -245,7 +247,15 @@ export class IkeVpnConnection implements Connection {
   }
 
   private setState(status: ConnectionStatus, reason?: string): void {
-    this.state = connectionState(status, reason === undefined ? this.identity() : { ...this.identity(), reason });
+    const next = connectionState(status, reason === undefined ? this.identity() : { ...this.identity(), reason });
+    // A CHILD_SA rekey does not end the connection, so "connected" keeps the time it came up.
+    if (status === 'connected') {
+      if (this.state.status === 'rekeying' && this.connectedSince !== null) {
+        next.since = this.connectedSince;
+      }
+      this.connectedSince = next.since;
+    }
+    this.state = next;
     this.log.info(reason === undefined ? status : `${status}: ${reason}`);
     for (const listener of this.listeners) {
       listener(this.state);

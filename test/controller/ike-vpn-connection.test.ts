@@ -276,4 +276,25 @@ describe('IKE connection reconnect', () => {
     await assert.rejects(starting, /stopped while it was being set up/);
     assert.equal(connection.current.status, 'disconnected');
   });
+
+  it('rekey keeps the connected time', { timeout: 10_000 }, async () => {
+    const io = new FakeTunnelIo();
+    const child = { ...childSa(0x100, 0x200), lifetimes: { soft: { seconds: 0.05 } } };
+    const ike = new FakeIkeConnection(child, virtualIp());
+    let rekeys = 0;
+    ike.rekeyChildSa = async () => {
+      rekeys += 1;
+      return child;
+    };
+    const { connection, states } = ikeConnection(io, new FakeIkeIo([ike]));
+    await connection.start();
+    const since = connection.current.since;
+
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(rekeys >= 1, 'the CHILD_SA was rekeyed');
+    assert.ok(states.includes('rekeying'));
+    assert.equal(connection.current.status, 'connected');
+    assert.equal(connection.current.since, since);
+    await connection.stop();
+  });
 });
