@@ -12,6 +12,7 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, type CommandRunner } from './command-runner.js';
+import { ownIdentity, processRuns, type ProcessIdentity } from './process-liveness.js';
 import { findBypassRoutes, type RouteEntry } from './route-bypass.js';
 
 export interface TunnelNetworkSettings {
@@ -59,10 +60,10 @@ export const BYPASS_RULE_PRIORITY = 0x4c50;
 export const TUNNEL_RULE_PRIORITY = 0x4c51;
 
 /**
- * Routing protocol number of the gateway's pinned host route, so that its undo deletes that
- * route only and never a host route to the gateway that someone else added, even when the
- * undo runs before Lupina knows whether its own add succeeded. 76 is "L" in ASCII and is not
- * in iproute2's rt_protos list.
+ * Routing protocol number of the gateway's pinned host route. Its undo deletes only a route with
+ * this number, so it never removes a host route to the gateway that someone else added, also
+ * when the undo runs before the batch has reported whether Lupina's own add succeeded. 76 is
+ * "L" in ASCII and is not in iproute2's rt_protos list.
  */
 export const PINNED_ROUTE_PROTOCOL = 76;
 
@@ -373,13 +374,7 @@ export class NetworkConfigurator {
         continue;
       }
       this.steps.splice(this.steps.indexOf(steps[index]!), 1);
-      if (change.whenExists && /File exists/i.test(failure.stderr)) {
-        change.whenExists();
-      } else if (change.conflict && /File exists/i.test(failure.stderr)) {
-        fatal ??= new RouteConflictError(change.conflict);
-      } else {
-        fatal ??= new CommandError(IP, change.args, 2, failure.stderr);
-      }
+      fatal ??= changeFailure(change, failure.stderr, new CommandError(IP, change.args, 2, failure.stderr));
     }
     await this.writeJournal();
     if (fatal) {
@@ -395,16 +390,10 @@ export class NetworkConfigurator {
     try {
       await this.change(change.args, change.undo, change.description);
     } catch (error) {
-      if (!(error instanceof CommandError) || !/File exists/i.test(error.stderr)) {
-        throw error;
+      const failure = error instanceof CommandError ? changeFailure(change, error.stderr, error) : error;
+      if (failure) {
+        throw failure;
       }
-      if (change.conflict) {
-        throw new RouteConflictError(change.conflict);
-      }
-      if (!change.whenExists) {
-        throw error;
-      }
-      change.whenExists();
     }
   }
 
@@ -415,6 +404,23 @@ export class NetworkConfigurator {
     await writeFile(temporary, JSON.stringify(journal), { mode: 0o600 });
     await rename(temporary, this.journalPath);
   }
+}
+
+/**
+ * Returns the error that a failed change raises, or null when "File exists" counts as done for
+ * it (after calling `whenExists`). A change with `conflict` fails with RouteConflictError.
+ */
+function changeFailure(change: Change, stderr: string, error: Error): Error | null {
+  if (/File exists/i.test(stderr)) {
+    if (change.whenExists) {
+      change.whenExists();
+      return null;
+    }
+    if (change.conflict) {
+      return new RouteConflictError(change.conflict);
+    }
+  }
+  return error;
 }
 
 function deviceChanges(settings: TunnelNetworkSettings): Change[] {
@@ -540,92 +546,6 @@ function parseRouteGet(output: string): RouteGetResult | null {
     return null;
   }
   return null;
-}
-
-/** A process as Linux identifies it over time: the pid and, where known, its start time. */
-interface ProcessIdentity {
-  pid: number;
-  /** Clock ticks after boot, field 22 of /proc/PID/stat. */
-  startTime?: string;
-}
-
-interface ProcessStat {
-  /** One letter, such as R, S or D; Z for a zombie and X for a dead process. */
-  state: string;
-  startTime: string;
-}
-
-/** Index of starttime (field 22) among the fields that follow the command name (field 2). */
-const STAT_START_TIME_INDEX = 22 - 3;
-
-/**
- * Reads the state and the start time from /proc/PID/stat. Returns null when the process does not
- * exist, and throws when /proc cannot be read.
- */
-async function readProcessStat(pid: number): Promise<ProcessStat | null> {
-  let text: string;
-  try {
-    text = await readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ESRCH') {
-      return null;
-    }
-    throw error;
-  }
-  // The command name (field 2) is in parentheses and may contain spaces and parentheses itself.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  const startTime = fields[STAT_START_TIME_INDEX];
-  if (!state || !startTime || !/^\d+$/.test(startTime)) {
-    throw new Error(`unexpected format of /proc/${pid}/stat`);
-  }
-  return { state, startTime };
-}
-
-let ownIdentityPromise: Promise<ProcessIdentity> | null = null;
-
-/** Returns this process's pid and start time, read once. */
-function ownIdentity(): Promise<ProcessIdentity> {
-  ownIdentityPromise ??= readProcessStat(process.pid).then(
-    (stat) => (stat ? { pid: process.pid, startTime: stat.startTime } : { pid: process.pid }),
-    () => ({ pid: process.pid }),
-  );
-  return ownIdentityPromise;
-}
-
-/** Returns whether signal 0 reaches the pid, the only check left without /proc. */
-function signalReaches(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Returns whether the process still runs. A zombie counts as ended, and so does a process whose
- * start time differs from the recorded one, because its pid was reused. Without a recorded start
- * time only the pid is checked, and our own pid then belongs to an earlier process.
- */
-async function processRuns(owner: ProcessIdentity): Promise<boolean> {
-  if (owner.pid <= 0) {
-    return false;
-  }
-  let stat: ProcessStat | null;
-  try {
-    stat = await readProcessStat(owner.pid);
-  } catch {
-    return owner.pid !== process.pid && signalReaches(owner.pid);
-  }
-  if (stat === null || stat.state === 'Z' || stat.state === 'X') {
-    return false;
-  }
-  if (owner.startTime === undefined) {
-    return owner.pid !== process.pid;
-  }
-  return stat.startTime === owner.startTime;
 }
 
 /** Parses a journal file and checks the fields that recovery relies on. */

@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 
+import { signalReaches } from '../net/process-liveness.js';
+
 export class LockTimeoutError extends Error {
   constructor(readonly path: string, readonly holderPid: number | undefined, timeoutMs: number) {
     const holder = holderPid === undefined ? 'another process' : `process ${holderPid}`;
@@ -107,16 +109,7 @@ function isStale(holder: Holder): boolean {
     return true;
   }
   // A lock without a process id may be one that its creator has not written yet.
-  return holder.pid !== undefined && !isProcessAlive(holder.pid);
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return holder.pid !== undefined && !signalReaches(holder.pid);
 }
 
 /**
