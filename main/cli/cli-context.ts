@@ -31,7 +31,7 @@ export function createController(log: Log): Controller {
 
 /**
  * Returns the id of the profile that a running `lupina connect` with the same runtime directory
- * uses, from its control socket. No socket, or no answer, means none.
+ * uses, from its control socket. No socket, or no reply, means none.
  */
 async function profileOfRunningConnect(socket: string): Promise<string[]> {
   try {

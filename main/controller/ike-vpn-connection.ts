@@ -263,8 +263,8 @@ export class IkeVpnConnection implements Connection {
   }
 
   private async tearDown(reason: string): Promise<void> {
-    // A tunnel set-up in progress, a few `ip` commands long, finishes first. It sees `stopped`
-    // and removes what it added, so a process that exits right after `stop` leaves nothing.
+    // A tunnel set-up in progress, a few `ip` commands long, finishes first. It finds `stopped` set
+    // and removes what it added, so a process that exits right after `stop` leaves no network changes.
     await this.settingUp?.catch(() => undefined);
     if (this.state.status === 'disconnected') {
       return;

@@ -52,7 +52,7 @@ export function parseKeyfile(text: string, log: IssueLog): Keyfile {
       return;
     }
     const setting = /^([A-Za-z0-9_.-]+(?:\[[^\]]*\])?)\s*=\s*(.*)$/.exec(raw.trimStart());
-    // The line is not shown, because it may hold a password from [vpn-secrets].
+    // The line is not shown, because it may contain a password from [vpn-secrets].
     if (!setting) {
       log.error(`line ${line}`, 'expected [group] or key=value; check the line for a missing "=" or a ' +
         'value that continues from the line before');
@@ -90,7 +90,7 @@ export async function importNmConnection(text: string, options: ImportOptions, l
   }
   for (const key of vpn.keys()) {
     if (!VPN_KEYS.includes(key)) {
-      // Unknown keys may hold secrets (such as a password outside [vpn-secrets]), so no value is shown.
+      // Unknown keys may contain secrets (such as a password outside [vpn-secrets]), so no value is shown.
       log.warn(`vpn.${key}`, `"${key}" is not supported by Lupina and was ignored`);
     }
   }

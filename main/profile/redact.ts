@@ -36,7 +36,7 @@ export function redactProfile(profile: Profile): unknown {
 
 /**
  * Returns a copy of a secrets map with every value replaced by `<redacted>`, for display. The
- * length stays hidden too, because it tells a short PSK from a long one.
+ * length stays hidden too, because it distinguishes a short PSK from a long one.
  */
 export function redactSecrets(secrets: Record<string, Uint8Array>): Record<string, string> {
   const result: Record<string, string> = {};

@@ -1,8 +1,8 @@
 /**
- * Routes that would carry tunnel traffic past the tunnel, in a real namespace with the real `ip`:
- * a route to the same prefix or to a part of it makes `lupina connect` fail (traffic would leave
- * unencrypted), the routes stay as they were, and no device is left. A host route to the gateway
- * that someone else added survives a connect and disconnect.
+ * Routes that would carry tunnel traffic past the tunnel, in a real namespace with the real `ip`.
+ * A route to the same prefix or to a part of it makes `lupina connect` fail, because that traffic
+ * would leave unencrypted. The routes stay as they were, and no device is left. A host route to
+ * the gateway that someone else added survives a connect and disconnect.
  */
 
 import assert from 'node:assert/strict';
@@ -35,7 +35,7 @@ describe('routes that bypass the tunnel', { skip: isRoot() ? false : 'needs root
     await lab?.destroy();
   });
 
-  async function expectRefused(route: string[], message: RegExp): Promise<void> {
+  async function expectRejected(route: string[], message: RegExp): Promise<void> {
     await runIn(lab.client, 'ip', ['route', 'add', ...route]);
     const run = startLupina(lab.client, lab.directory, 'conflict', profile);
     try {
@@ -54,13 +54,13 @@ describe('routes that bypass the tunnel', { skip: isRoot() ? false : 'needs root
     }
   }
 
-  it('same prefix outside the tunnel is refused', { timeout: 30_000 }, async () => {
-    await expectRefused([LAB.office.network, 'via', LAB.gateway.outer, 'dev', 'wan0'],
+  it('same prefix outside tunnel rejected', { timeout: 30_000 }, async () => {
+    await expectRejected([LAB.office.network, 'via', LAB.gateway.outer, 'dev', 'wan0'],
       /route to 203\.0\.113\.0\/24 already exists outside the tunnel/);
   });
 
-  it('more specific route is refused', { timeout: 30_000 }, async () => {
-    await expectRefused(['203.0.113.128/25', 'via', LAB.gateway.outer, 'dev', 'wan0'],
+  it('more specific route rejected', { timeout: 30_000 }, async () => {
+    await expectRejected(['203.0.113.128/25', 'via', LAB.gateway.outer, 'dev', 'wan0'],
       /route to 203\.0\.113\.128\/25 via wan0 takes traffic for part of 203\.0\.113\.0\/24/);
   });
 
