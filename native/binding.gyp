@@ -24,6 +24,7 @@
             'src/packet_receive.c',
             'src/packet_send.c',
             'src/raw_socket.c',
+            'src/rtnetlink.c',
             'src/tun.c',
           ],
         }, {

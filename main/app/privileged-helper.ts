@@ -15,7 +15,7 @@
 
 import { createInterface } from 'node:readline';
 
-import { systemCommandRunner } from '../net/command-runner.js';
+import { systemNetworkRunner } from '../net/netlink/netlink-ip-runner.js';
 import { NetworkConfigurator, recoverStaleJournals, type NetworkLog } from '../net/network-config.js';
 import { detectDnsBackend } from '../net/system-tunnel-io.js';
 import { TunDevice } from '../net/tun-device.js';
@@ -87,7 +87,7 @@ class PrivilegedHelper {
       case 'applyNetwork': {
         const device = request.settings.device;
         await this.revertNetwork(device);
-        const network = new NetworkConfigurator(systemCommandRunner, this.options.journalDirectory, device, log, this.dnsBackend);
+        const network = new NetworkConfigurator(systemNetworkRunner, this.options.journalDirectory, device, log, this.dnsBackend);
         this.networks.set(device, network);
         await network.apply(request.settings);
         return { device };
@@ -168,7 +168,7 @@ async function main(): Promise<number> {
   }
   const options = parseOptions(process.argv.slice(2), process.env);
   const helper = new PrivilegedHelper(options);
-  await recoverStaleJournals(systemCommandRunner, options.journalDirectory, log);
+  await recoverStaleJournals(systemNetworkRunner, options.journalDirectory, log);
 
   let queue = Promise.resolve();
   let stopping = false;

@@ -13,7 +13,7 @@ import { ControllerError, type Controller } from '../controller/controller.js';
 import { ControlServer, ControlServerError } from '../controller/control-server.js';
 import type { ScopedLog } from '../controller/log.js';
 import { MemorySecretStore } from '../controller/memory-secret-store.js';
-import { systemCommandRunner } from '../net/command-runner.js';
+import { systemNetworkRunner } from '../net/netlink/netlink-ip-runner.js';
 import { recoverStaleJournals } from '../net/network-config.js';
 import type { Profile } from '../profile/model.js';
 import type { SecretStore } from '../profile/secret-store.js';
@@ -138,7 +138,7 @@ interface ConnectContext {
 
 async function connectUntilStopped(target: string, parsed: ParsedArguments, context: ConnectContext): Promise<number> {
   const { controller, log, stops } = context;
-  await recoverStaleJournals(systemCommandRunner, context.paths.journals, context.networkLog);
+  await recoverStaleJournals(systemNetworkRunner, context.paths.journals, context.networkLog);
   const { profile, secrets } = await resolveConnectTarget(target, parsed, controller, log);
   const name = escapeControlCharacters(profile.name);
 

@@ -1,5 +1,5 @@
-// Typed loader for the lupina_native addon (native/src): TUN devices and raw IP sockets on
-// Linux, in C against Node-API 8, so one build loads in Node.js and in Electron.
+// Typed loader for the lupina_native addon (native/src): TUN devices, raw IP sockets and
+// routing netlink on Linux, in C against Node-API 8, so one build loads in Node.js and in Electron.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,15 @@ export interface LupinaNative {
     headerIncluded: boolean,
     mark: number,
   ): NativePacketHandle<RawPacket>;
+  /**
+   * Sends one routing netlink message (NETLINK_ROUTE) and returns the kernel's reply, every
+   * message up to NLMSG_DONE or the request's NLMSG_ERROR. Blocks for at most 5 seconds.
+   */
+  rtnetlinkRequest(message: Uint8Array): Buffer;
+  /** Index of the interface with this name in the process's namespace, 0 if there is none. */
+  interfaceIndex(name: string): number;
+  /** Name of the interface with this index, null if there is none. */
+  interfaceName(index: number): string | null;
   /** Largest number of packets one onPackets call gets. */
   readonly batchLimit: number;
 }

@@ -8,8 +8,8 @@
  * writes its own journal file, named after the device and its pid.
  */
 
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, renameSync, writeFileSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, type CommandRunner } from './command-runner.js';
 import { ownIdentity, processRuns, type ProcessIdentity } from './process-liveness.js';
@@ -397,12 +397,17 @@ export class NetworkConfigurator {
     }
   }
 
+  /**
+   * Replaces the journal file through a rename, so a crash leaves the old or the new journal.
+   * The writes are synchronous: the file is small and local, and each asynchronous step would
+   * add a thread-pool round trip to the time to connect.
+   */
   private async writeJournal(): Promise<void> {
     const identity = await ownIdentity();
     const journal: Journal = { ...identity, device: this.device, steps: this.steps };
     const temporary = `${this.journalPath}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(journal), { mode: 0o600 });
-    await rename(temporary, this.journalPath);
+    writeFileSync(temporary, JSON.stringify(journal), { mode: 0o600 });
+    renameSync(temporary, this.journalPath);
   }
 }
 

@@ -1,7 +1,8 @@
 /** The real `TunnelIo` on Linux: the native TUN device, raw or UDP sockets, and iproute2. */
 
 import type { TransportSpec, TunnelDevice, TunnelIo, TunnelTransport } from '../controller/tunnel.js';
-import { systemCommandRunner, type CommandRunner } from './command-runner.js';
+import type { CommandRunner } from './command-runner.js';
+import { systemNetworkRunner } from './netlink/netlink-ip-runner.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { NetworkConfigurator, type DnsBackend, type NetworkLog } from './network-config.js';
@@ -84,7 +85,7 @@ export function detectDnsBackend(environment: NodeJS.ProcessEnv = process.env): 
 }
 
 export function createSystemTunnelIo(options: SystemTunnelIoOptions): TunnelIo {
-  const runner = reuseRouteLookups(options.runner ?? systemCommandRunner);
+  const runner = reuseRouteLookups(options.runner ?? systemNetworkRunner);
   const dnsBackend = options.dnsBackend ?? detectDnsBackend();
   return {
     openDevice(): TunnelDevice {

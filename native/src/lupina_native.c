@@ -12,13 +12,15 @@
  * Node-API addon with TUN devices and raw IP sockets for Linux.
  *
  * Uses only Node-API version 8 in C, so one build loads in Node.js and in
- * Electron. Exports openTun(), deleteTun(), openRawSocket() and the
- * batchLimit constant (PACKET_HANDLE_BATCH_LIMIT).
+ * Electron. Exports openTun(), deleteTun(), openRawSocket(),
+ * rtnetlinkRequest(), interfaceIndex(), interfaceName() and the batchLimit
+ * constant (PACKET_HANDLE_BATCH_LIMIT).
  */
 
 #include "errors.h"
 #include "packet_handle.h"
 #include "raw_socket.h"
+#include "rtnetlink.h"
 #include "tun.h"
 
 /**
@@ -37,6 +39,12 @@ static napi_value init(napi_env env, napi_value exports)
 		  NULL },
 		{ "openRawSocket", NULL, raw_socket_open, NULL, NULL, NULL,
 		  napi_enumerable, NULL },
+		{ "rtnetlinkRequest", NULL, rtnetlink_request, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
+		{ "interfaceIndex", NULL, rtnetlink_interface_index, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
+		{ "interfaceName", NULL, rtnetlink_interface_name, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
 		{ "batchLimit", NULL, NULL, NULL, NULL, NULL, napi_enumerable,
 		  NULL },
 	};
@@ -48,7 +56,7 @@ static napi_value init(napi_env env, napi_value exports)
 		goto failed;
 	}
 	status = napi_create_uint32(env, PACKET_HANDLE_BATCH_LIMIT,
-								&functions[3].value);
+								&functions[6].value);
 	if (status != napi_ok)
 	{
 		goto failed;

@@ -28,8 +28,8 @@ static napi_value unsupported(napi_env env, napi_callback_info info)
 {
 	(void)info;
 	napi_throw_error(env, "ERR_LUPINA_UNSUPPORTED_PLATFORM",
-					 "TUN devices and raw sockets are implemented for Linux "
-					 "only");
+					 "TUN devices, raw sockets and routing netlink are "
+					 "implemented for Linux only");
 	return NULL;
 }
 
@@ -42,9 +42,17 @@ NAPI_MODULE_INIT()
 		  NULL },
 		{ "openRawSocket", NULL, unsupported, NULL, NULL, NULL,
 		  napi_enumerable, NULL },
+		{ "rtnetlinkRequest", NULL, unsupported, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
+		{ "interfaceIndex", NULL, unsupported, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
+		{ "interfaceName", NULL, unsupported, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
 	};
 
-	if (napi_define_properties(env, exports, 3, functions) != napi_ok)
+	if (napi_define_properties(env, exports,
+							   sizeof(functions) / sizeof(functions[0]),
+							   functions) != napi_ok)
 	{
 		return NULL;
 	}
