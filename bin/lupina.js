@@ -1,9 +1,16 @@
 #!/usr/bin/env node
-// Starts the CLI from the compiled JavaScript in dist/ when it is at least as new as every
-// TypeScript source (it starts in about half the time), and otherwise from the sources
-// through tsx, as in a development checkout where dist/ is missing or stale.
+// Starts the CLI from the first current one of these, which are listed from fastest to slowest:
+// 1. the single-file bundle in dist/bundle/ with its V8 code cache, current when it is at least
+//    as new as every file it was made from (scripts/build-cli-bundle.js writes it);
+// 2. the compiled JavaScript in dist/, current when it is at least as new as every TypeScript
+//    source under main/;
+// 3. the TypeScript sources through tsx, as in a development checkout where nothing is built or
+//    the build is older than the sources.
+// docs/startup.md has the measured start times of each.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
+import { bundleIsCurrent, runBundle } from '../scripts/cli-bundle.js';
 
 const source = new URL('../main/cli/run.ts', import.meta.url);
 const compiled = new URL('../dist/main/cli/run.js', import.meta.url);
@@ -32,7 +39,9 @@ function compiledIsCurrent() {
   return statSync(compiled).mtimeMs >= newestSourceTime(sourceDirectory);
 }
 
-if (compiledIsCurrent()) {
+if (bundleIsCurrent()) {
+  runBundle();
+} else if (compiledIsCurrent()) {
   await import(compiled.href);
 } else {
   const { register } = await import('tsx/esm/api');

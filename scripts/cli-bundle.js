@@ -1,0 +1,153 @@
+// Loads the single-file CLI bundle that scripts/build-cli-bundle.js writes to dist/bundle/, with
+// the V8 code cache made at build time. bin/lupina.js, the build script, the bundle test and the
+// benchmarks share this file, because V8 accepts a code cache only for the exact source text
+// that it was made from, including the function wrapper below.
+//
+// Files in a bundle directory:
+//   lupina-cli.cjs        the CLI as one CommonJS file. Line 1 is BUNDLE_ID_PREFIX and the
+//                         SHA-256 of the rest of the file.
+//   lupina-cli.cjs.cache  that SHA-256 in hex, then the V8 code cache (optional).
+//   manifest.json         the files the bundle was made from, relative to the project root.
+import { readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
+// The bundle sits two levels below the project root, as dist/main/net/native.js sits three,
+// so main/net/native.ts finds the native addon at '../../' from the bundle's URL.
+export const BUNDLE_DIRECTORY = join(PROJECT_ROOT, 'dist', 'bundle');
+export const BUNDLE_FILE = 'lupina-cli.cjs';
+export const CODE_CACHE_FILE = 'lupina-cli.cjs.cache';
+export const MANIFEST_FILE = 'manifest.json';
+export const BUNDLE_ID_PREFIX = '// Lupina CLI bundle, SHA-256 ';
+
+const SHA256_HEX_LENGTH = 64;
+// The same parameters as Node's CommonJS module wrapper, so the bundle also runs under require().
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+const WRAPPER_TAIL = '\n})';
+
+/** Returns the modification time of `path` in ms, or null when it cannot be read. */
+function modificationTime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Returns the newest modification time, in ms, of the files that the bundle in `directory` was
+ * made from, or null when the manifest or one of those files is missing or unreadable.
+ */
+function newestInputTime(directory) {
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(directory, MANIFEST_FILE), 'utf8'));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(manifest.inputs) || !manifest.inputs.every((input) => typeof input === 'string')) {
+    return null;
+  }
+  let newest = 0;
+  for (const input of manifest.inputs) {
+    // Concatenation, because path.join doubled the time of this loop (Node.js 20, 137 inputs).
+    const time = modificationTime(PROJECT_ROOT + input);
+    if (time === null) {
+      return null;
+    }
+    newest = Math.max(newest, time);
+  }
+  return newest;
+}
+
+/**
+ * Returns true when the bundle in `directory` exists and is at least as new as every source and
+ * package file it was made from. Each edited or updated input is newer than the bundle, and a
+ * new source file counts once an input that imports it is edited.
+ */
+export function bundleIsCurrent(directory = BUNDLE_DIRECTORY) {
+  const bundleTime = modificationTime(join(directory, BUNDLE_FILE));
+  if (bundleTime === null) {
+    return false;
+  }
+  const newestInput = newestInputTime(directory);
+  return newestInput !== null && bundleTime >= newestInput;
+}
+
+/** Returns the SHA-256 in hex from line 1 of the bundle text, or null when line 1 has none. */
+function bundleId(source) {
+  if (!source.startsWith(BUNDLE_ID_PREFIX)) {
+    return null;
+  }
+  const start = BUNDLE_ID_PREFIX.length;
+  const id = source.slice(start, start + SHA256_HEX_LENGTH);
+  return /^[0-9a-f]{64}$/.test(id) ? id : null;
+}
+
+/**
+ * Returns the V8 code cache for the bundle text with id `id`, or undefined when the cache file
+ * is missing or was made for another build of the bundle.
+ */
+function readCodeCache(directory, id) {
+  let file;
+  try {
+    file = readFileSync(join(directory, CODE_CACHE_FILE));
+  } catch {
+    return undefined;
+  }
+  if (id === null || file.subarray(0, SHA256_HEX_LENGTH).toString('latin1') !== id) {
+    return undefined;
+  }
+  return file.subarray(SHA256_HEX_LENGTH);
+}
+
+/**
+ * Compiles the bundle in `directory` without running it. `cacheStatus` is 'used', 'rejected'
+ * (V8 found the cache made by another Node.js version or with other V8 flags, and compiled the
+ * source instead) or 'missing'.
+ */
+export function compileBundle(directory = BUNDLE_DIRECTORY) {
+  const path = join(directory, BUNDLE_FILE);
+  const source = readFileSync(path, 'utf8');
+  const cachedData = readCodeCache(directory, bundleId(source));
+  const script = new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: path, cachedData });
+  let cacheStatus = 'missing';
+  if (cachedData !== undefined) {
+    cacheStatus = script.cachedDataRejected ? 'rejected' : 'used';
+  }
+  return { path, script, cacheStatus };
+}
+
+/** Runs a compiled bundle like a CommonJS module. The CLI in it reads process.argv and exits. */
+function runCompiledBundle({ path, script }) {
+  const wrapper = script.runInThisContext();
+  const module = { exports: {} };
+  wrapper.call(module.exports, module.exports, createRequire(path), module, path, dirname(path));
+}
+
+/** Runs the CLI from the bundle in `directory`, with the code cache when V8 accepts it. */
+export function runBundle(directory = BUNDLE_DIRECTORY) {
+  runCompiledBundle(compileBundle(directory));
+}
+
+/**
+ * Runs the CLI from the bundle in `directory` and writes the code cache when the process exits,
+ * so that the cache contains the functions that this run compiled. The build runs one CLI command
+ * this way in a separate Node.js process.
+ */
+export function runBundleAndWriteCodeCache(directory = BUNDLE_DIRECTORY) {
+  const compiled = compileBundle(directory);
+  const id = bundleId(readFileSync(compiled.path, 'utf8'));
+  if (id === null) {
+    throw new Error(`${compiled.path} has no bundle id on line 1: rebuild it with npm run build`);
+  }
+  process.on('exit', () => {
+    const cache = join(directory, CODE_CACHE_FILE);
+    writeFileSync(`${cache}.tmp`, Buffer.concat([Buffer.from(id, 'latin1'), compiled.script.createCachedData()]));
+    renameSync(`${cache}.tmp`, cache);
+  });
+  runCompiledBundle(compiled);
+}

@@ -1,0 +1,199 @@
+/**
+ * The single-file CLI bundle from scripts/build-cli-bundle.js: it prints what the sources (run
+ * through tsx) and a current dist/ print for help, usage errors and imports, one of which loads
+ * node-forge. V8 accepts its code cache, and bundleIsCurrent notices a newer or missing input.
+ */
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import {
+  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+
+import {
+  BUNDLE_FILE, CODE_CACHE_FILE, MANIFEST_FILE, PROJECT_ROOT, bundleIsCurrent, compileBundle,
+} from '../../scripts/cli-bundle.js';
+import { makeFixtures, signWithCa } from '../profile/fixtures.js';
+import { createCliFolder, SAMPLES, type CliFolder } from './cli-process.js';
+
+const BUILD_SCRIPT = join(PROJECT_ROOT, 'scripts', 'build-cli-bundle.js');
+const LOADER_URL = pathToFileURL(join(PROJECT_ROOT, 'scripts', 'cli-bundle.js')).href;
+const SOURCE_ENTRY = join(PROJECT_ROOT, 'main', 'cli', 'run.ts');
+const DIST_ENTRY = join(PROJECT_ROOT, 'dist', 'main', 'cli', 'run.js');
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runNode(args: string[], environment: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, args, { cwd: PROJECT_ROOT, env: environment, timeout: 60_000 },
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+  });
+}
+
+function newestSourceTime(directory: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Returns a reason to skip the comparison with dist/, or false when dist/ is current. */
+function distSkipReason(): string | false {
+  if (!existsSync(DIST_ENTRY)) {
+    return 'dist/ is not built';
+  }
+  return statSync(DIST_ENTRY).mtimeMs < newestSourceTime(join(PROJECT_ROOT, 'main')) ? 'dist/ is older than main/' : false;
+}
+
+/** Replaces what differs between two runs of the same command: profile ids and the config folder. */
+function normalize(run: Run, folder: CliFolder): Run {
+  const clean = (text: string) => text.replaceAll(folder.directory, 'FOLDER').replace(UUID, 'UUID');
+  return { code: run.code, stdout: clean(run.stdout), stderr: clean(run.stderr) };
+}
+
+describe('CLI bundle', () => {
+  let bundleDirectory: string;
+  let runner: string;
+  let fixturesDirectory: string;
+  let signedProfile: string;
+  const folders: CliFolder[] = [];
+
+  before(async () => {
+    // Two levels below the project root, like dist/bundle, so node_modules and the addon resolve.
+    mkdirSync(join(PROJECT_ROOT, 'dist'), { recursive: true });
+    bundleDirectory = mkdtempSync(join(PROJECT_ROOT, 'dist', 'bundle-test-'));
+    const built = await runNode([BUILD_SCRIPT, bundleDirectory]);
+    assert.equal(built.code, 0, built.stderr);
+
+    runner = join(bundleDirectory, 'run.mjs');
+    writeFileSync(runner, `import { runBundle } from ${JSON.stringify(LOADER_URL)};\n` +
+      `runBundle(${JSON.stringify(bundleDirectory)});\n`);
+
+    const fixtures = makeFixtures();
+    fixturesDirectory = fixtures.directory;
+    signedProfile = join(fixturesDirectory, 'signed.mobileconfig');
+    writeFileSync(signedProfile, signWithCa(fixtures, readFileSync(join(SAMPLES, 'psk-eap.mobileconfig'), 'utf8')));
+  });
+
+  after(() => {
+    rmSync(bundleDirectory, { recursive: true, force: true });
+    rmSync(fixturesDirectory, { recursive: true, force: true });
+    for (const folder of folders) {
+      rmSync(folder.directory, { recursive: true, force: true });
+    }
+  });
+
+  /** Runs `node ARGS` for `lupina` with a fresh config folder, and normalizes the output. */
+  async function runCli(args: string[]): Promise<Run> {
+    const folder = await createCliFolder('lupina-bundle-');
+    folders.push(folder);
+    return normalize(await runNode(args, folder.environment), folder);
+  }
+
+  const commands: Array<[string, () => string[]]> = [
+    ['--help', () => ['--help']],
+    ['usage error', () => ['connect']],
+    ['import of swanctl.conf', () => ['import', join(SAMPLES, 'psk-swanctl.conf')]],
+    ['import --json of sswan', () => ['import', '--json', join(SAMPLES, 'eap-office.sswan')]],
+    ['import of signed mobileconfig', () => ['import', '--dry-run', signedProfile]],
+  ];
+  for (const [name, args] of commands) {
+    it(`prints what the sources print: ${name}`, async () => {
+      const bundle = await runCli([runner, ...args()]);
+      const sources = await runCli(['--import', 'tsx', SOURCE_ENTRY, ...args()]);
+      assert.equal(bundle.stderr, sources.stderr);
+      assert.equal(bundle.stdout, sources.stdout);
+      assert.equal(bundle.code, sources.code);
+    });
+
+    it(`prints what dist/ prints: ${name}`, { skip: distSkipReason() }, async () => {
+      const bundle = await runCli([runner, ...args()]);
+      const dist = await runCli([DIST_ENTRY, ...args()]);
+      assert.equal(bundle.stderr, dist.stderr);
+      assert.equal(bundle.stdout, dist.stdout);
+      assert.equal(bundle.code, dist.code);
+    });
+  }
+
+  it('signed mobileconfig import succeeds', async () => {
+    const bundle = await runCli([runner, 'import', '--dry-run', signedProfile]);
+    assert.equal(bundle.code, 0, bundle.stderr);
+    assert.match(bundle.stderr, /checked \(not saved\)/);
+  });
+
+  it('runs in strict mode', () => {
+    const secondLine = readFileSync(join(bundleDirectory, BUNDLE_FILE), 'utf8').split('\n')[1];
+    assert.equal(secondLine, '"use strict";');
+  });
+
+  it('code cache is accepted by node', async () => {
+    const check = `import { compileBundle } from ${JSON.stringify(LOADER_URL)};\n` +
+      `process.stdout.write(compileBundle(${JSON.stringify(bundleDirectory)}).cacheStatus);`;
+    const result = await runNode(['--input-type=module', '--eval', check]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'used');
+  });
+
+  it('code cache of another build is ignored', () => {
+    const cachePath = join(bundleDirectory, CODE_CACHE_FILE);
+    const cache = readFileSync(cachePath);
+    const otherBuild = Buffer.from(cache);
+    otherBuild[0] = otherBuild[0] === 0x30 ? 0x31 : 0x30;
+    writeFileSync(cachePath, otherBuild);
+    try {
+      assert.equal(compileBundle(bundleDirectory).cacheStatus, 'missing');
+    } finally {
+      writeFileSync(cachePath, cache);
+    }
+  });
+
+  it('is current after the build', () => {
+    assert.equal(bundleIsCurrent(bundleDirectory), true);
+  });
+
+  describe('with an extra input', () => {
+    const extraInput = () => join(bundleDirectory, 'extra-input.ts');
+    let manifest: string;
+    before(() => {
+      const manifestPath = join(bundleDirectory, MANIFEST_FILE);
+      manifest = readFileSync(manifestPath, 'utf8');
+      const parsed = JSON.parse(manifest) as { inputs: string[] };
+      parsed.inputs.push(extraInput().slice(PROJECT_ROOT.length));
+      writeFileSync(manifestPath, JSON.stringify(parsed));
+    });
+    after(() => {
+      writeFileSync(join(bundleDirectory, MANIFEST_FILE), manifest);
+    });
+
+    it('is stale when the input is missing', () => {
+      rmSync(extraInput(), { force: true });
+      assert.equal(bundleIsCurrent(bundleDirectory), false);
+    });
+
+    it('is current when the input is older', () => {
+      writeFileSync(extraInput(), 'export {};\n');
+      const bundleTime = statSync(join(bundleDirectory, BUNDLE_FILE)).mtime;
+      const older = new Date(bundleTime.getTime() - 60_000);
+      utimesSync(extraInput(), older, older);
+      assert.equal(bundleIsCurrent(bundleDirectory), true);
+    });
+
+    it('is stale when the input is newer', () => {
+      writeFileSync(extraInput(), 'export {};\n');
+      const bundleTime = statSync(join(bundleDirectory, BUNDLE_FILE)).mtime;
+      const newer = new Date(bundleTime.getTime() + 60_000);
+      utimesSync(extraInput(), newer, newer);
+      assert.equal(bundleIsCurrent(bundleDirectory), false);
+    });
+  });
+});
