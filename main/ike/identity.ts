@@ -4,8 +4,7 @@
  * or a distinguished name given as DER.
  */
 
-import { isIP } from 'node:net';
-import { parseAddress, formatAddress } from '../engine/address.js';
+import { ipVersion, parseAddress, formatAddress } from '../engine/address.js';
 import { bytesEqual, fromHex, toHex } from './bytes.js';
 import { IdType } from './constants.js';
 
@@ -16,10 +15,11 @@ export interface IkeIdentity {
 
 export function parseIdentity(text: string): IkeIdentity {
   const encoder = new TextEncoder();
-  if (isIP(text) === 4) {
+  const version = ipVersion(text);
+  if (version === 4) {
     return { idType: IdType.ID_IPV4_ADDR, data: parseAddress(text) };
   }
-  if (isIP(text) === 6) {
+  if (version === 6) {
     return { idType: IdType.ID_IPV6_ADDR, data: parseAddress(text) };
   }
   if (text.startsWith('@#')) {

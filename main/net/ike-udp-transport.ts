@@ -5,8 +5,7 @@
  */
 
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
-import { parseAddress } from '../engine/address.js';
+import { ipVersion, parseAddress } from '../engine/address.js';
 import type { IkeEndpoint, IkeLogger, IkeTransport } from '../ike/transport.js';
 import { NAT_T_PORT, UdpEncapsulationSocket } from './udp-encapsulation.js';
 
@@ -102,14 +101,23 @@ export class IkeUdpTransport implements IkeTransport {
   }
 
   private async openInitialSocket(): Promise<void> {
-    const socket = createSocket(isIPv6(this.options.remoteAddress) ? 'udp6' : 'udp4');
+    const socket = createSocket(ipVersion(this.options.remoteAddress) === 6 ? 'udp6' : 'udp4');
     socket.on('message', (message) => this.receiver(new Uint8Array(message)));
     socket.on('error', (error) => this.options.logger.warn(`IKE socket error: ${error.message}`));
+    const port = this.options.remotePort ?? IKE_PORT;
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(0, () => {
-        socket.connect(this.options.remotePort ?? IKE_PORT, this.options.remoteAddress, () => {
+        // connect() reports a failure, such as no route to the gateway, to this callback only.
+        socket.connect(port, this.options.remoteAddress, (error?: Error) => {
           socket.off('error', reject);
+          if (error) {
+            socket.close();
+            reject(new Error(`cannot reach the gateway ${this.options.remoteAddress} on UDP port ${port}: ${error.message}. ` +
+              'Check the network connection and the route to the gateway (ip route get ' +
+              `${this.options.remoteAddress})`));
+            return;
+          }
           resolve();
         });
       });

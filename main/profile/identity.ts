@@ -7,6 +7,7 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 
+import { ipVersion } from '../engine/address.js';
 import type { Identity, IdentityType } from './model.js';
 
 export class IdentityError extends Error {
@@ -49,10 +50,11 @@ export function parseIdentity(text: string): Identity {
 }
 
 function inferIdentity(text: string): Identity {
-  if (isIPv4(text)) {
+  const version = ipVersion(text);
+  if (version === 4) {
     return { type: 'ID_IPV4_ADDR', value: text };
   }
-  if (isIPv6(text)) {
+  if (version === 6) {
     return { type: 'ID_IPV6_ADDR', value: text };
   }
   if (text.includes('=')) {

@@ -108,15 +108,15 @@ export function startLupina(environment: NodeJS.ProcessEnv, args: string[], opti
 }
 
 /**
- * Returns a swanctl.conf profile whose gateway is 127.0.0.1, where nothing responds to IKE, so
- * `lupina connect` stays in the connecting state for the 30 s retransmission give-up time.
- * It sends IKE_SA_INIT to the loopback address only.
+ * Returns a swanctl.conf profile whose gateway is 127.0.0.1 unless `gateway` names another,
+ * where nothing responds to IKE, so `lupina connect` stays in the connecting state for the 30 s
+ * retransmission give-up time. With the default it sends IKE_SA_INIT to the loopback address only.
  */
-export function unansweredProfile(name: string): string {
+export function unansweredProfile(name: string, gateway = '127.0.0.1'): string {
   return `connections {
   ${name} {
     version = 2
-    remote_addrs = 127.0.0.1
+    remote_addrs = ${gateway}
     local {
       auth = psk
       id = client@example.com

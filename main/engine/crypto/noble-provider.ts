@@ -4,7 +4,8 @@
  * implementation that the provider tests compare node:crypto against.
  */
 
-import { cbc, gcm } from '@noble/ciphers/aes.js';
+import { createRequire } from 'node:module';
+
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
@@ -34,6 +35,21 @@ import type {
   ProviderName,
 } from './provider.js';
 
+type NobleAes = typeof import('@noble/ciphers/aes.js');
+
+let nobleAes: NobleAes | undefined;
+
+/**
+ * Loads noble's AES on first use. Its module computes lookup tables when it loads, about 8 ms
+ * of every start, and node:crypto has AES wherever Lupina runs, so most processes never need
+ * it. The module is ECMAScript-only, so this synchronous load needs require() of ES modules,
+ * which Node.js has from 20.19 (package.json "engines").
+ */
+function loadNobleAes(): NobleAes {
+  nobleAes ??= createRequire(import.meta.url)('@noble/ciphers/aes.js') as NobleAes;
+  return nobleAes;
+}
+
 type NobleHmacState = ReturnType<typeof hmac.create>;
 
 const HASHES = { sha1, sha256, sha384, sha512 } as const;
@@ -51,10 +67,10 @@ function isTagMismatch(error: unknown): boolean {
 
 class NobleAeadCipher implements AeadCipher {
   #key: Uint8Array | null;
-  readonly #construct: typeof gcm | typeof chacha20poly1305;
+  readonly #construct: NobleAes['gcm'] | typeof chacha20poly1305;
 
   constructor(algorithm: AeadAlgorithm, key: Uint8Array) {
-    this.#construct = algorithm === 'aes-gcm' ? gcm : chacha20poly1305;
+    this.#construct = algorithm === 'aes-gcm' ? loadNobleAes().gcm : chacha20poly1305;
     this.#key = copyKey(key);
   }
 
@@ -103,12 +119,12 @@ class NobleCbcCipher implements CbcCipher {
 
   encrypt(iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
     checkCbcInput(iv, plaintext);
-    return cbc(liveKey(this.#key), iv, { disablePadding: true }).encrypt(plaintext);
+    return loadNobleAes().cbc(liveKey(this.#key), iv, { disablePadding: true }).encrypt(plaintext);
   }
 
   decrypt(iv: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     checkCbcInput(iv, ciphertext);
-    return cbc(liveKey(this.#key), iv, { disablePadding: true }).decrypt(ciphertext);
+    return loadNobleAes().cbc(liveKey(this.#key), iv, { disablePadding: true }).decrypt(ciphertext);
   }
 
   destroy(): void {
