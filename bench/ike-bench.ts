@@ -6,8 +6,10 @@
  * - connect: time to the first ping reply from the office host through the tunnel, the median
  *   of several runs, measured two ways. From a cold start: from starting `lupina connect PROFILE`,
  *   or from starting the client charon, which then loads its configuration and initiates. From a
- *   running client: from Lupina's "connecting" log line, or from `swanctl --initiate` against a
- *   charon that already runs, as the desktop app connects from a process that already runs.
+ *   running client: from a connect request to a Lupina process that already runs and has
+ *   connected and disconnected before (bench/running-client.ts, as the desktop app's main
+ *   process), or from `swanctl --initiate` against a charon that already runs. The time from
+ *   the "connecting" line of `lupina connect`, the first connect of a new process, is printed too.
  *   The ping starts when the client reports the tunnel up: Lupina's "connected" line, or the
  *   end of `swanctl --initiate`;
  * - throughput: iperf3 TCP for 5 s from the client to the office host.
@@ -15,8 +17,14 @@
  * Needs root, charon, swanctl, pki and iperf3. Run with `npm run bench:ike`.
  */
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import {
   clientConf,
   gatewayConf,
@@ -28,6 +36,7 @@ import {
   withGateway,
   type GatewayLab,
 } from '../test/lab/ike-lab.js';
+import { lupinaEnvironment } from '../test/lab/lab.js';
 import { startStrongswanClient } from '../test/lab/strongswan.js';
 import { describeLupinaEntry } from './lupina-entry.js';
 
@@ -41,10 +50,14 @@ const AUTH = { method: 'psk' as const, secret: SECRET };
 const PING_UNTIL_REPLY =
   `while ! ping -c 1 -W 1 -q ${OFFICE_HOST} >/dev/null 2>&1; do sleep 0.01; done`;
 
+const RUNNING_CLIENT = fileURLToPath(new URL('../dist/bench/running-client.js', import.meta.url));
+
 interface Figures {
   connectMs: number[];
-  /** Lupina only: from its "connecting" log line to the first ping reply, without start-up. */
+  /** Lupina only: from the "connecting" line of a new `lupina connect` to the first ping reply. */
   negotiateMs?: number[];
+  /** Lupina only: from a connect request to a running client process to the first ping reply. */
+  runningMs?: number[];
   /** strongSwan only: from starting the client charon to the first ping reply. */
   coldStartMs?: number[];
   bitsPerSecond: number;
@@ -60,6 +73,50 @@ async function pingUntilReply(namespace: string): Promise<void> {
   const result = await runInNamespace(namespace, 'sh', ['-c', PING_UNTIL_REPLY], 30_000);
   if (result.code !== 0) {
     throw new Error(`no ping reply through the tunnel within 30 s: ${result.stderr}`);
+  }
+}
+
+/**
+ * Times connects of one running client process (bench/running-client.ts in dist/), from the
+ * connect request on its stdin to the first ping reply.
+ */
+async function measureLupinaRunning(lab: GatewayLab): Promise<number[]> {
+  if (!existsSync(RUNNING_CLIENT)) {
+    throw new Error(`${RUNNING_CLIENT} is missing; run "npm run build" first`);
+  }
+  const folder = join(lab.directory, 'running');
+  await mkdir(folder, { recursive: true });
+  const profile = join(folder, 'swanctl.conf');
+  await writeFile(profile, clientConf({ ...PROPOSALS, auth: AUTH }), { mode: 0o600 });
+  const child = spawn('ip', ['netns', 'exec', lab.gateway.clientNamespace, process.execPath, RUNNING_CLIENT, profile], {
+    env: lupinaEnvironment(folder, 'state'),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const expect = async (wanted: string) => {
+    const line = await lines.next();
+    if (line.done || line.value !== wanted) {
+      throw new Error(`running client: expected "${wanted}", got ${line.done ? 'the end of its output' : `"${line.value}"`}`);
+    }
+  };
+
+  try {
+    await expect('ready');
+    const connectMs: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const started = performance.now();
+      child.stdin!.write('connect\n');
+      await expect('connected');
+      await pingUntilReply(lab.gateway.clientNamespace);
+      connectMs.push(performance.now() - started);
+      child.stdin!.write('disconnect\n');
+      await expect('disconnected');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    return connectMs;
+  } finally {
+    child.stdin!.end();
+    await new Promise((resolve) => child.once('close', resolve));
   }
 }
 
@@ -148,7 +205,7 @@ function printTable(lupina: Figures, strongswan: Figures): void {
     return `${name.padEnd(34)}${connect}${mbits}   ${runs}${error}`;
   };
   const coldRatio = median(lupina.connectMs) / median(strongswan.coldStartMs ?? []);
-  const runningRatio = median(lupina.negotiateMs ?? []) / median(strongswan.connectMs);
+  const runningRatio = median(lupina.runningMs ?? []) / median(strongswan.connectMs);
   const throughputRatio = lupina.bitsPerSecond / strongswan.bitsPerSecond;
   const verdict = (ratio: number, met: boolean) => `${ratio.toFixed(2)}x (${met ? 'met' : 'not met'})`;
   process.stdout.write(
@@ -158,8 +215,9 @@ function printTable(lupina: Figures, strongswan: Figures): void {
       `${'client'.padEnd(34)}${'connect ms'.padStart(10)}${'iperf3 Mb/s'.padStart(12)}   each connect run (ms)`,
       row('lupina connect, cold start', lupina),
       row('strongSwan, charon cold start', { ...strongswan, connectMs: strongswan.coldStartMs ?? [] }),
-      row('lupina, from "connecting"', { ...lupina, connectMs: lupina.negotiateMs ?? [] }),
+      row('lupina, running client', { ...lupina, connectMs: lupina.runningMs ?? [] }),
       row('strongSwan, charon running', strongswan),
+      row('lupina connect, from "connecting"', { ...lupina, connectMs: lupina.negotiateMs ?? [] }),
       '',
       'target: connect at most 1.5x strongSwan\'s, throughput at least 1x',
       `connect from a cold start: ${verdict(coldRatio, coldRatio <= 1.5)}`,
@@ -178,7 +236,7 @@ async function main(): Promise<void> {
   }
   const conf = gatewayConf({ ...PROPOSALS, auth: AUTH });
   await withGateway({ swanctlConf: conf }, async (lab) => {
-    const lupina = await measureLupina(lab);
+    const lupina = { ...await measureLupina(lab), runningMs: await measureLupinaRunning(lab) };
     const strongswan = await measureStrongswan(lab);
     printTable(lupina, strongswan);
   });
