@@ -65,6 +65,10 @@ export function formatAddress(address: Uint8Array): string {
   if (address.length === 4) {
     return address.join('.');
   }
+  // RFC 5952 section 5: IPv4-mapped addresses (::ffff:0:0/96) end in dotted decimal.
+  if (address.subarray(0, 10).every((byte) => byte === 0) && address[10] === 0xff && address[11] === 0xff) {
+    return `::ffff:${address.subarray(12).join('.')}`;
+  }
 
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) {

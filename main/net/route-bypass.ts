@@ -13,6 +13,8 @@ export interface RouteEntry {
   /** Route type; absent for unicast. */
   type?: string;
   protocol?: string | number;
+  /** The next hops of a multipath route, which has no `dev` of its own. */
+  nexthops?: { dev?: string }[];
 }
 
 interface Prefix {
@@ -57,7 +59,10 @@ export function findBypassRoutes(
   const tunnel = tunnelPrefixes.map((text) => ({ text, prefix: parsePrefix(text) }));
   for (const route of routes) {
     // Link-local routes (fe80::/64 on every IPv6 interface) never carry tunnel traffic.
-    if (!route.dst || route.dst === 'default' || route.dev === device || /^fe80:/i.test(route.dst)) {
+    // A multipath route stays inside the tunnel only when every one of its next hops does.
+    const devices = route.dev !== undefined ? [route.dev] : (route.nexthops ?? []).map((hop) => hop.dev ?? 'unknown');
+    const elsewhere = devices.filter((dev) => dev !== device);
+    if (!route.dst || route.dst === 'default' || (devices.length > 0 && elsewhere.length === 0) || /^fe80:/i.test(route.dst)) {
       continue;
     }
     if ((route.type !== undefined && route.type !== 'unicast') || String(route.protocol) === String(pinProtocol)) {
@@ -66,7 +71,7 @@ export function findBypassRoutes(
     const prefix = parsePrefix(route.dst);
     const inside = prefix && tunnel.find((candidate) => candidate.prefix && contains(candidate.prefix, prefix));
     if (inside) {
-      found.push({ route: route.dst, dev: route.dev ?? 'unknown', tunnelPrefix: inside.text });
+      found.push({ route: route.dst, dev: elsewhere.join(', ') || 'unknown', tunnelPrefix: inside.text });
     }
   }
   return found;

@@ -1,7 +1,7 @@
 /** The real `TunnelIo` on Linux: the native TUN device, raw or UDP sockets, and iproute2. */
 
 import type { TransportSpec, TunnelDevice, TunnelIo, TunnelTransport } from '../controller/tunnel.js';
-import type { CommandRunner } from './command-runner.js';
+import { CommandError, type CommandRunner } from './command-runner.js';
 import { systemNetworkRunner } from './netlink/netlink-ip-runner.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -109,7 +109,17 @@ export function createSystemTunnelIo(options: SystemTunnelIoOptions): TunnelIo {
 
     async pathMtu(address: string): Promise<number> {
       const family = address.includes(':') ? '-6' : '-4';
-      const route = JSON.parse(await runner.run('ip', ['-j', family, 'route', 'get', address])) as { dev?: string }[];
+      let output: string;
+      try {
+        output = await runner.run('ip', ['-j', family, 'route', 'get', address]);
+      } catch (error) {
+        if (error instanceof CommandError) {
+          throw new Error(`no route to the gateway ${address} (${error.stderr.trim()}); check the network connection ` +
+            `and the routes (ip route get ${address})`, { cause: error });
+        }
+        throw error;
+      }
+      const route = JSON.parse(output) as { dev?: string }[];
       const device = route[0]?.dev;
       if (!device) {
         return DEFAULT_PATH_MTU;

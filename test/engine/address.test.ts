@@ -1,6 +1,6 @@
 /**
  * Address text: the IP version check agrees with Node's net.isIP, and parsing and formatting
- * follow RFC 4291 section 2.2 and RFC 5952 section 4.
+ * follow RFC 4291 section 2.2 and RFC 5952 sections 4 and 5.
  */
 
 import assert from 'node:assert/strict';
@@ -34,6 +34,12 @@ describe('address text', () => {
   it('IPv6 text round-trips canonically', () => {
     assert.equal(formatAddress(parseAddress('2001:0db8:0000:0000:0000:0000:0000:0001')), '2001:db8::1');
     assert.deepEqual(parseAddress('::ffff:192.0.2.1').subarray(10), Uint8Array.of(0xff, 0xff, 192, 0, 2, 1));
+  });
+
+  it('IPv4-mapped text uses dotted decimal', () => {
+    assert.equal(formatAddress(parseAddress('::ffff:c000:201')), '::ffff:192.0.2.1');
+    assert.equal(formatAddress(parseAddress('::fffe:c000:201')), '::fffe:c000:201');
+    assert.equal(formatAddress(parseAddress('::c000:201')), '::c000:201');
     assert.deepEqual(parseAddress('203.0.113.7'), Uint8Array.of(203, 0, 113, 7));
   });
 });

@@ -149,11 +149,17 @@ interface ScenarioResult {
   fallbackCalls: string[];
 }
 
-/** The fields of `ip -j` route entries that Lupina reads. */
+/** Returns the fields of `ip -j` route entries that Lupina reads, from next hops too. */
 function routeFields(json: string): Record<string, unknown>[] {
-  const keys = ['dst', 'gateway', 'dev', 'type', 'protocol', 'prefsrc'];
-  return (JSON.parse(json) as Record<string, unknown>[]).map((entry) =>
-    Object.fromEntries(keys.filter((key) => entry[key] !== undefined).map((key) => [key, entry[key]])));
+  const pick = (entry: Record<string, unknown>, keys: string[]) =>
+    Object.fromEntries(keys.filter((key) => entry[key] !== undefined).map((key) => [key, entry[key]]));
+  return (JSON.parse(json) as Record<string, unknown>[]).map((entry) => {
+    const fields = pick(entry, ['dst', 'gateway', 'dev', 'type', 'protocol', 'prefsrc']);
+    if (Array.isArray(entry['nexthops'])) {
+      fields['nexthops'] = (entry['nexthops'] as Record<string, unknown>[]).map((hop) => pick(hop, ['gateway', 'dev']));
+    }
+    return fields;
+  });
 }
 
 /** Runs `ip -n NS ARGS` and returns its exit code and error output. */
@@ -178,6 +184,7 @@ describe('netlink runner against the real ip', { skip: needsRoot }, () => {
     ipIn(namespace, '-6', 'address', 'add', '2001:db8::10/64', 'dev', 'a0', 'nodad');
     ipIn(namespace, 'route', 'add', '198.51.100.0/24', 'via', '192.0.2.1', 'proto', '76');
     ipIn(namespace, 'route', 'add', '203.0.113.128/25', 'via', '192.0.2.1', 'proto', 'static');
+    ipIn(namespace, 'route', 'add', '203.0.113.64/26', 'nexthop', 'via', '192.0.2.1', 'dev', 'a0', 'nexthop', 'via', '192.0.2.2', 'dev', 'a0');
   });
   after(() => {
     deleteNamespace(namespace);

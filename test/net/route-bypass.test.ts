@@ -43,6 +43,17 @@ describe('bypass route check', () => {
     ];
     assert.deepEqual(findBypassRoutes(routes, tunnel, 'lupina0', 76), []);
   });
+
+  it('multipath route with one outside hop is found', () => {
+    const route = { dst: '203.0.113.128/25', nexthops: [{ dev: 'lupina0' }, { dev: 'wan0' }] };
+    const found = findBypassRoutes([route], tunnel, 'lupina0', 76);
+    assert.deepEqual(found, [{ route: '203.0.113.128/25', dev: 'wan0', tunnelPrefix: '203.0.113.0/24' }]);
+  });
+
+  it('multipath route inside the tunnel is ignored', () => {
+    const route = { dst: '203.0.113.128/25', nexthops: [{ dev: 'lupina0' }, { dev: 'lupina0' }] };
+    assert.deepEqual(findBypassRoutes([route], tunnel, 'lupina0', 76), []);
+  });
 });
 
 /** Replies to route lookups and listings as `ip -j` does, and records every call. */

@@ -77,20 +77,25 @@ describe('rtnetlink replies', { skip: littleEndian ? false : 'the replies are wr
 
   it('route reply with table and multipath is read', () => {
     // struct rtmsg with rtm_table 252 (RT_TABLE_COMPAT), then RTA_DST 203.0.113.0, RTA_TABLE
-    // 1000, which wins, and RTA_MULTIPATH with one next hop: ifindex 9, RTA_GATEWAY 192.0.2.1.
+    // 1000, which wins, and RTA_MULTIPATH with two next hops: ifindex 9 with RTA_GATEWAY
+    // 192.0.2.1, and ifindex 3 with no attributes.
     const payload = hex(`
       02 18 00 00 fc 04 00 01 00000000
       0800 0100 cb007100
       0800 0f00 e8030000
-      1400 0900 1000 00 00 09000000 0800 0500 c0000201`);
+      1c00 0900 1000 00 00 09000000 0800 0500 c0000201 0800 00 00 03000000`);
     const route = readRouteMessage(payload);
     assert.equal(route.family, AF_INET);
     assert.equal(route.dstLength, 24);
     assert.deepEqual(route.dst, Uint8Array.of(203, 0, 113, 0));
     assert.equal(route.table, 1000);
     assert.equal(route.protocol, 4);
-    assert.equal(route.oif, 9);
-    assert.deepEqual(route.gateway, Uint8Array.of(192, 0, 2, 1));
+    assert.equal(route.oif, undefined);
+    assert.equal(route.nextHops?.length, 2);
+    assert.equal(route.nextHops?.[0]?.oif, 9);
+    assert.deepEqual(route.nextHops?.[0]?.gateway, Uint8Array.of(192, 0, 2, 1));
+    assert.equal(route.nextHops?.[1]?.oif, 3);
+    assert.equal(route.nextHops?.[1]?.gateway, undefined);
   });
 
   it('truncated and oversized lengths rejected', () => {

@@ -26,6 +26,7 @@ import {
   NLM_F_ACK,
   NLM_F_CREATE,
   NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
   NLM_F_EXCL,
   NLM_F_REQUEST,
   NLMSG_DONE,
@@ -79,7 +80,15 @@ interface RouteJson {
   dev?: string;
   protocol?: string;
   prefsrc?: string;
+  /** The next hops of a multipath route, which has no top-level `dev`, as in `ip -j`. */
+  nexthops?: { gateway?: string; dev?: string }[];
 }
+
+/** How often a main-table listing is repeated when a route change interrupts the dump. */
+const DUMP_ATTEMPTS = 3;
+
+/** A dump reply with NLM_F_DUMP_INTR: the table changed while the kernel dumped it. */
+class DumpInterrupted extends Error {}
 
 /** A failed operation, with the error output that `ip` would print for it. */
 class IpFailure extends Error {
@@ -246,18 +255,35 @@ export class NetlinkIpRunner implements CommandRunner {
     if (!route) {
       throw new IpFailure('RTNETLINK answers: no route in the reply', EXIT_KERNEL);
     }
-    return routeJson(native, readRouteMessage(route.payload));
+    return routeJson(cachedInterfaceNames(native), readRouteMessage(route.payload));
   }
 
-  /** Like `ip route show table main`: the main table's routes without cached clones. */
+  /**
+   * Like `ip route show table main`: the main table's routes without cached clones. A dump that
+   * a concurrent route change interrupted may miss routes, so it is repeated.
+   */
   private listMainRoutes(native: NetlinkNative, family: 4 | 6): RouteJson[] {
     const body = routeBody({ family: family === 4 ? AF_INET : AF_INET6, dstLength: 0, table: 0, protocol: 0, scope: 0, type: 0 });
-    const reply = this.request(native, RTM_GETROUTE, NLM_F_DUMP, body, []);
-    return reply
-      .filter((message) => message.type === RTM_NEWROUTE)
-      .map((message) => readRouteMessage(message.payload))
-      .filter((route) => route.table === RT_TABLE_MAIN && (route.flags & RTM_F_CLONED) === 0)
-      .map((route) => routeJson(native, route));
+    for (let attempt = 1; ; attempt++) {
+      let reply: NetlinkMessage[];
+      try {
+        reply = this.request(native, RTM_GETROUTE, NLM_F_DUMP, body, []);
+      } catch (error) {
+        if (error instanceof DumpInterrupted && attempt < DUMP_ATTEMPTS) {
+          continue;
+        }
+        throw error instanceof DumpInterrupted
+          ? new IpFailure(`Dump was interrupted ${DUMP_ATTEMPTS} times by route changes; try again`, EXIT_KERNEL)
+          : error;
+      }
+
+      const names = cachedInterfaceNames(native);
+      return reply
+        .filter((message) => message.type === RTM_NEWROUTE)
+        .map((message) => readRouteMessage(message.payload))
+        .filter((route) => route.table === RT_TABLE_MAIN && (route.flags & RTM_F_CLONED) === 0)
+        .map((route) => routeJson(names, route));
+    }
   }
 
   /** Sends one request and returns the reply's messages; throws IpFailure on a kernel error. */
@@ -268,6 +294,9 @@ export class NetlinkIpRunner implements CommandRunner {
     const messages = splitMessages(reply).filter((message) => message.seq === seq);
 
     for (const message of messages) {
+      if ((message.flags & NLM_F_DUMP_INTR) !== 0) {
+        throw new DumpInterrupted();
+      }
       if (message.type === NLMSG_ERROR) {
         const error = readErrorReply(message);
         if (error.errno !== 0) {
@@ -294,8 +323,19 @@ function deviceIndex(native: NetlinkNative, device: string): number {
   return index;
 }
 
+/** Returns interfaceName with a cache, for one listing in which many routes share devices. */
+function cachedInterfaceNames(native: NetlinkNative): (index: number) => string | null {
+  const names = new Map<number, string | null>();
+  return (index) => {
+    if (!names.has(index)) {
+      names.set(index, native.interfaceName(index));
+    }
+    return names.get(index)!;
+  };
+}
+
 /** Writes a route as `ip -j` does for the fields Lupina reads. */
-function routeJson(native: NetlinkNative, route: RouteMessage): RouteJson {
+function routeJson(interfaceName: (index: number) => string | null, route: RouteMessage): RouteJson {
   const fullLength = route.family === AF_INET ? 32 : 128;
   const dst = route.dst ? formatAddress(route.dst) : null;
   const json: RouteJson = {
@@ -307,9 +347,18 @@ function routeJson(native: NetlinkNative, route: RouteMessage): RouteJson {
   if (route.gateway) {
     json.gateway = formatAddress(route.gateway);
   }
-  const dev = route.oif === undefined ? null : native.interfaceName(route.oif);
+  const dev = route.oif === undefined ? null : interfaceName(route.oif);
   if (dev !== null) {
     json.dev = dev;
+  }
+  if (route.nextHops) {
+    json.nexthops = route.nextHops.map((hop) => {
+      const hopDev = hop.oif === undefined ? null : interfaceName(hop.oif);
+      return {
+        ...(hop.gateway ? { gateway: formatAddress(hop.gateway) } : {}),
+        ...(hopDev === null ? {} : { dev: hopDev }),
+      };
+    });
   }
   if (route.protocol !== RTPROT_BOOT && route.protocol !== 0) {
     json.protocol = PROTOCOL_NAMES[route.protocol] ?? String(route.protocol);

@@ -25,6 +25,8 @@ export const NLM_F_ACK = 0x4;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 export const NLM_F_DUMP = 0x300;
+/** In a dump reply: the table changed during the dump, so the listing may be incomplete. */
+export const NLM_F_DUMP_INTR = 0x10;
 /** In an error reply: the request is cut to its header, and attributes follow. */
 const NLM_F_CAPPED = 0x100;
 const NLM_F_ACK_TLVS = 0x200;
@@ -235,13 +237,20 @@ export function readErrorReply(message: NetlinkMessage): NetlinkErrorReply {
   return { errno, explanation: Buffer.from(text.subarray(0, end < 0 ? text.length : end)).toString('utf8') };
 }
 
+export interface NextHop {
+  oif?: number;
+  gateway?: Uint8Array;
+}
+
 export interface RouteMessage extends RouteHeader {
   flags: number;
   dst?: Uint8Array;
   gateway?: Uint8Array;
-  /** Output interface; for a multipath route, that of the first next hop. */
+  /** Output interface; absent for a multipath route, whose next hops name theirs. */
   oif?: number;
   prefsrc?: Uint8Array;
+  /** The next hops of a multipath route (RTA_MULTIPATH). */
+  nextHops?: NextHop[];
 }
 
 /** Reads an RTM_NEWROUTE message: struct rtmsg and the attributes that tunnel set-up reads. */
@@ -266,23 +275,27 @@ export function readRouteMessage(payload: Uint8Array): RouteMessage {
     prefsrc: attributes.get(RTA_PREFSRC),
   };
   const multipath = attributes.get(RTA_MULTIPATH);
-  if (route.oif === undefined && multipath) {
-    Object.assign(route, readFirstNextHop(multipath));
+  if (multipath) {
+    route.nextHops = readNextHops(multipath);
   }
   return route;
 }
 
-/** struct rtnexthop: length, flags, hops, interface index, then its own attributes. */
-function readFirstNextHop(bytes: Uint8Array): { oif?: number; gateway?: Uint8Array } {
-  if (bytes.length < 8) {
-    return {};
+/** Reads the struct rtnexthop entries: length, flags, hops, interface index, then attributes. */
+function readNextHops(bytes: Uint8Array): NextHop[] {
+  const hops: NextHop[] = [];
+  const fields = view(bytes);
+  let offset = 0;
+  while (offset + 8 <= bytes.length) {
+    const length = fields.getUint16(offset, LITTLE_ENDIAN);
+    if (length < 8 || offset + length > bytes.length) {
+      throw new NetlinkFormatError(`next hop length ${length} at offset ${offset} does not fit the ${bytes.length} bytes`);
+    }
+    const attributes = readAttributes(bytes.subarray(offset, offset + length), 8);
+    hops.push({ oif: fields.getInt32(offset + 4, LITTLE_ENDIAN), gateway: attributes.get(RTA_GATEWAY) });
+    offset += align4(length);
   }
-  const length = view(bytes).getUint16(0, LITTLE_ENDIAN);
-  if (length < 8 || length > bytes.length) {
-    throw new NetlinkFormatError(`next hop length ${length} does not fit the ${bytes.length} bytes`);
-  }
-  const attributes = readAttributes(bytes.subarray(0, length), 8);
-  return { oif: view(bytes).getInt32(4, LITTLE_ENDIAN), gateway: attributes.get(RTA_GATEWAY) };
+  return hops;
 }
 
 /** glibc's strerror texts for the errors that link, address and route changes report. */
@@ -301,7 +314,10 @@ const ERRNO_TEXT: Record<number, string> = {
   97: 'Address family not supported by protocol',
   99: 'Cannot assign requested address',
   101: 'Network is unreachable',
+  90: 'Message too long',
+  100: 'Network is down',
   105: 'No buffer space available',
+  110: 'Connection timed out',
   113: 'No route to host',
 };
 
