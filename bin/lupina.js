@@ -39,8 +39,8 @@ function compiledIsCurrent() {
   return statSync(compiled).mtimeMs >= newestSourceTime(sourceDirectory);
 }
 
-if (bundleIsCurrent()) {
-  runBundle();
+if (bundleIsCurrent() && runBundle()) {
+  // The bundle runs the CLI. A damaged bundle returns false and the next entry runs instead.
 } else if (compiledIsCurrent()) {
   await import(compiled.href);
 } else {

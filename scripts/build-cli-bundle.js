@@ -5,13 +5,15 @@
 // dist/. `npm run build` runs this script after tsc.
 //
 // Usage: node scripts/build-cli-bundle.js [OUTPUT_DIRECTORY]   (default dist/bundle)
+// A bundle outside dist/bundle finds the native addon only through LUPINA_NATIVE_ADDON, because
+// main/net/native.ts looks for it two levels above the bundle file.
 //
 // The bundle is made from the TypeScript sources, so it uses esbuild's TypeScript transform,
 // as tsx does for the tests. node-forge stays outside the bundle and loads with require() on
 // first use, as main/profile/forge.ts intends.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,9 +135,31 @@ function writeCodeCache(directory) {
   }
 }
 
+/**
+ * Removes the bundle files from an earlier build in `directory`. A directory that holds anything
+ * else is not a bundle directory, for example a mistyped OUTPUT_DIRECTORY, so it is left alone.
+ */
+function clearBundleDirectory(directory) {
+  const bundleFiles = [BUNDLE_FILE, CODE_CACHE_FILE, MANIFEST_FILE];
+  let entries;
+  try {
+    entries = readdirSync(directory);
+  } catch {
+    return;
+  }
+  const others = entries.filter((name) => !bundleFiles.includes(name) && !name.endsWith('.tmp'));
+  if (others.length > 0) {
+    throw new Error(`${directory} contains files that are not part of a CLI bundle (${others.slice(0, 3).join(', ')}), ` +
+      'so it is not overwritten; name an empty or new directory');
+  }
+  for (const name of entries) {
+    rmSync(join(directory, name), { force: true });
+  }
+}
+
 async function build(directory) {
   const { text, inputs } = await bundleCli(directory);
-  rmSync(directory, { recursive: true, force: true });
+  clearBundleDirectory(directory);
   mkdirSync(directory, { recursive: true });
   writeFileAtomically(join(directory, BUNDLE_FILE), stampBundleId(text));
   writeFileAtomically(join(directory, MANIFEST_FILE), `${JSON.stringify({ entryPoint: ENTRY_POINT, inputs }, null, 2)}\n`);

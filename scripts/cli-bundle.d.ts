@@ -12,6 +12,9 @@ export declare const BUNDLE_ID_PREFIX: string;
 export type CodeCacheStatus = 'used' | 'rejected' | 'missing';
 
 export declare function bundleIsCurrent(directory?: string): boolean;
+export declare class BundleIntegrityError extends Error {
+  constructor(path: string);
+}
 export declare function compileBundle(directory?: string): { path: string; script: Script; cacheStatus: CodeCacheStatus };
-export declare function runBundle(directory?: string): void;
+export declare function runBundle(directory?: string): boolean;
 export declare function runBundleAndWriteCodeCache(directory?: string): void;

@@ -6,8 +6,11 @@
 // Files in a bundle directory:
 //   lupina-cli.cjs        the CLI as one CommonJS file. Line 1 is BUNDLE_ID_PREFIX and the
 //                         SHA-256 of the rest of the file.
-//   lupina-cli.cjs.cache  that SHA-256 in hex, then the V8 code cache (optional).
+//   lupina-cli.cjs.cache  that SHA-256 in hex, the SHA-256 of the V8 code cache in hex, then
+//                         the cache (optional). V8 does not check a cache's bytes in release
+//                         builds, and a damaged one can crash the process, so both are checked.
 //   manifest.json         the files the bundle was made from, relative to the project root.
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -87,9 +90,21 @@ function bundleId(source) {
   return /^[0-9a-f]{64}$/.test(id) ? id : null;
 }
 
+function sha256Hex(data) {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The bundle's text does not match the SHA-256 on its line 1, for example after a cut-off copy. */
+export class BundleIntegrityError extends Error {
+  constructor(path) {
+    super(`${path} does not match the SHA-256 on its first line; rebuild it with npm run build:cli`);
+    this.name = 'BundleIntegrityError';
+  }
+}
+
 /**
  * Returns the V8 code cache for the bundle text with id `id`, or undefined when the cache file
- * is missing or was made for another build of the bundle.
+ * is missing, was made for another build of the bundle, or does not match its own SHA-256.
  */
 function readCodeCache(directory, id) {
   let file;
@@ -101,7 +116,14 @@ function readCodeCache(directory, id) {
   if (id === null || file.subarray(0, SHA256_HEX_LENGTH).toString('latin1') !== id) {
     return undefined;
   }
-  return file.subarray(SHA256_HEX_LENGTH);
+  const payloadHash = file.subarray(SHA256_HEX_LENGTH, 2 * SHA256_HEX_LENGTH).toString('latin1');
+  const payload = file.subarray(2 * SHA256_HEX_LENGTH);
+  return sha256Hex(payload) === payloadHash ? payload : undefined;
+}
+
+/** Encodes a code cache file: the bundle's id, the cache's SHA-256, then the cache. */
+function encodeCodeCache(id, cache) {
+  return Buffer.concat([Buffer.from(id + sha256Hex(cache), 'latin1'), cache]);
 }
 
 /**
@@ -112,7 +134,11 @@ function readCodeCache(directory, id) {
 export function compileBundle(directory = BUNDLE_DIRECTORY) {
   const path = join(directory, BUNDLE_FILE);
   const source = readFileSync(path, 'utf8');
-  const cachedData = readCodeCache(directory, bundleId(source));
+  const id = bundleId(source);
+  if (id === null || sha256Hex(source.slice(source.indexOf('\n') + 1)) !== id) {
+    throw new BundleIntegrityError(path);
+  }
+  const cachedData = readCodeCache(directory, id);
   const script = new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: path, cachedData });
   let cacheStatus = 'missing';
   if (cachedData !== undefined) {
@@ -128,9 +154,23 @@ function runCompiledBundle({ path, script }) {
   wrapper.call(module.exports, module.exports, createRequire(path), module, path, dirname(path));
 }
 
-/** Runs the CLI from the bundle in `directory`, with the code cache when V8 accepts it. */
+/**
+ * Runs the CLI from the bundle in `directory`, with the code cache when V8 accepts it. Returns
+ * false without running anything when the bundle text is damaged, so the caller can start the
+ * CLI another way.
+ */
 export function runBundle(directory = BUNDLE_DIRECTORY) {
-  runCompiledBundle(compileBundle(directory));
+  let compiled;
+  try {
+    compiled = compileBundle(directory);
+  } catch (error) {
+    if (error instanceof BundleIntegrityError) {
+      return false;
+    }
+    throw error;
+  }
+  runCompiledBundle(compiled);
+  return true;
 }
 
 /**
@@ -146,7 +186,7 @@ export function runBundleAndWriteCodeCache(directory = BUNDLE_DIRECTORY) {
   }
   process.on('exit', () => {
     const cache = join(directory, CODE_CACHE_FILE);
-    writeFileSync(`${cache}.tmp`, Buffer.concat([Buffer.from(id, 'latin1'), compiled.script.createCachedData()]));
+    writeFileSync(`${cache}.tmp`, encodeCodeCache(id, compiled.script.createCachedData()));
     renameSync(`${cache}.tmp`, cache);
   });
   runCompiledBundle(compiled);

@@ -1,7 +1,8 @@
 /**
  * The single-file CLI bundle from scripts/build-cli-bundle.js: it prints what the sources (run
  * through tsx) and a current dist/ print for help, usage errors and imports, one of which loads
- * node-forge. V8 accepts its code cache, and bundleIsCurrent notices a newer or missing input.
+ * node-forge. V8 accepts its code cache, a damaged cache or bundle is not used, and
+ * bundleIsCurrent notices a newer or missing input.
  */
 
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 import {
-  BUNDLE_FILE, CODE_CACHE_FILE, MANIFEST_FILE, PROJECT_ROOT, bundleIsCurrent, compileBundle,
+  BUNDLE_FILE, BundleIntegrityError, CODE_CACHE_FILE, MANIFEST_FILE, PROJECT_ROOT, bundleIsCurrent, compileBundle,
 } from '../../scripts/cli-bundle.js';
 import { makeFixtures, signWithCa } from '../profile/fixtures.js';
 import { createCliFolder, SAMPLES, type CliFolder } from './cli-process.js';
@@ -154,6 +155,51 @@ describe('CLI bundle', () => {
       assert.equal(compileBundle(bundleDirectory).cacheStatus, 'missing');
     } finally {
       writeFileSync(cachePath, cache);
+    }
+  });
+
+  it('damaged code cache is ignored', () => {
+    const cachePath = join(bundleDirectory, CODE_CACHE_FILE);
+    const cache = readFileSync(cachePath);
+    const damaged = Buffer.from(cache);
+    // Past both SHA-256 headers: the bytes that V8 itself would read without a checksum.
+    for (let index = 200; index < 264; index++) {
+      damaged[index]! ^= 0xa5;
+    }
+    writeFileSync(cachePath, damaged);
+    try {
+      assert.equal(compileBundle(bundleDirectory).cacheStatus, 'missing');
+    } finally {
+      writeFileSync(cachePath, cache);
+    }
+  });
+
+  it('cut-off bundle is not run', async () => {
+    const bundlePath = join(bundleDirectory, BUNDLE_FILE);
+    const bundle = readFileSync(bundlePath);
+    writeFileSync(bundlePath, bundle.subarray(0, bundle.length - 100));
+    try {
+      assert.throws(() => compileBundle(bundleDirectory), BundleIntegrityError);
+      const check = `import { runBundle } from ${JSON.stringify(LOADER_URL)};\n` +
+        `process.stdout.write(String(runBundle(${JSON.stringify(bundleDirectory)})));`;
+      const result = await runNode(['--input-type=module', '--eval', check]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, 'false');
+    } finally {
+      writeFileSync(bundlePath, bundle);
+    }
+  });
+
+  it('build keeps a directory of other files', async () => {
+    const directory = mkdtempSync(join(PROJECT_ROOT, 'dist', 'bundle-test-other-'));
+    try {
+      writeFileSync(join(directory, 'notes.txt'), 'keep');
+      const built = await runNode([BUILD_SCRIPT, directory]);
+      assert.notEqual(built.code, 0);
+      assert.match(built.stderr, /contains files that are not part of a CLI bundle \(notes\.txt\)/);
+      assert.equal(readFileSync(join(directory, 'notes.txt'), 'utf8'), 'keep');
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 
