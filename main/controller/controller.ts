@@ -3,8 +3,10 @@
  * brings one connection up or down, and reports its state and SA counters.
  */
 
+import { randomUUID } from 'node:crypto';
+
 import type { ImportOptions, ImportResult } from '../profile/import.js';
-import { profileSecretRefs, type Profile } from '../profile/model.js';
+import { profileSecretRefs, withProfileId, type Profile } from '../profile/model.js';
 import {
   ProfileExistsError, type CorruptProfileFile, type ProfileScan, type ProfileStore, type ProfileStoreSession,
 } from '../profile/profile-store.js';
@@ -106,13 +108,21 @@ export class Controller {
   async importFile(bytes: Uint8Array, options: ImportOptions & { replace?: boolean; dryRun?: boolean } = {}): Promise<StoredImportResult> {
     // The importers pull in node-forge, so they load only when a file is imported.
     const { importProfile } = await import('../profile/import.js');
-    const result = await importProfile(bytes, options);
+    // A format without ids gets this one, which tells such a profile apart from one whose file
+    // names its id.
+    const assignedId = options.profileId ?? randomUUID();
+    const result = await importProfile(bytes, { ...options, profileId: assignedId });
     if (!result.ok || options.dryRun) {
       return { ...result, saved: false };
     }
+    let stored = { profile: result.profile, secrets: result.secrets };
     try {
-      await this.options.profiles.transaction((session) =>
-        this.storeImport(session, result.profile, result.secrets, options.replace ?? false));
+      await this.options.profiles.transaction(async (session) => {
+        if (options.replace && result.profile.id === assignedId && options.profileId === undefined) {
+          stored = await this.keepReplacedId(session, result.profile, result.secrets);
+        }
+        await this.storeImport(session, stored.profile, stored.secrets, options.replace ?? false);
+      });
     } catch (error) {
       if (error instanceof ProfileExistsError) {
         throw new ControllerError('exists', `a profile with the ${error.field} "${error.value}" already exists; ` +
@@ -120,7 +130,21 @@ export class Controller {
       }
       throw error;
     }
-    return { ...result, saved: true };
+    return { ...result, ...stored, saved: true };
+  }
+
+  /**
+   * Gives an imported profile whose file carries no id the id of the one saved profile with its
+   * name, so that `replace` updates that profile in place and what refers to its id still finds it.
+   */
+  private async keepReplacedId(
+    session: ProfileStoreSession, profile: Profile, secrets: Record<string, Uint8Array>,
+  ): Promise<{ profile: Profile; secrets: Record<string, Uint8Array> }> {
+    const sameName = (await session.scan()).profiles.filter((other) => other.name === profile.name);
+    if (sameName.length !== 1) {
+      return { profile, secrets };
+    }
+    return withProfileId(profile, secrets, sameName[0]!.id);
   }
 
   /** Finds a saved profile by id or name. */

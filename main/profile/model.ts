@@ -221,6 +221,39 @@ export function profileSecretRefs(profile: Profile): string[] {
   return refs.filter((ref): ref is string => ref !== undefined);
 }
 
+/**
+ * Returns the profile and its secrets under another id: the id and every secret reference of
+ * the profile, and the keys of `secrets`, move from the old id to `id`.
+ */
+export function withProfileId(
+  profile: Profile, secrets: Record<string, Uint8Array>, id: string,
+): { profile: Profile; secrets: Record<string, Uint8Array> } {
+  const prefix = `${profile.id}:`;
+  const move = (ref: string) => (ref.startsWith(prefix) ? secretRef(id, ref.slice(prefix.length)) : ref);
+  /** Copies `object` with the reference fields in `keys` moved; absent fields stay absent. */
+  const moveFields = <T extends object>(object: T, keys: readonly (keyof T)[]): T => {
+    const copy = { ...object };
+    for (const key of keys) {
+      const value = copy[key];
+      if (typeof value === 'string') {
+        copy[key] = move(value) as T[keyof T];
+      }
+    }
+    return copy;
+  };
+
+  const moved: Profile = {
+    ...profile,
+    id,
+    staticSas: profile.staticSas.map((sa) => moveFields(sa, ['encryptionKeyRef', 'integrityKeyRef'])),
+  };
+  if (profile.authentication) {
+    moved.authentication = moveFields(profile.authentication, ['pskRef', 'eapPasswordRef', 'privateKeyRef']);
+  }
+  const movedSecrets = Object.fromEntries(Object.entries(secrets).map(([ref, value]) => [move(ref), value]));
+  return { profile: moved, secrets: movedSecrets };
+}
+
 /** Returns the profile id part of a secret reference. */
 export function profileIdOfSecretRef(ref: string): string {
   return ref.slice(0, ref.indexOf(':'));

@@ -163,6 +163,48 @@ test('replace removes old secrets', async () => {
   assert.equal(await pskOf(secrets, NEW_ID), NEW_PSK);
 });
 
+test('replace keeps the id of an id-less format', async () => {
+  const { profiles, secrets, controller } = setup('replace-keeps-id');
+  await controller.importFile(swanctl(OLD_PSK), { profileId: OLD_ID });
+  const result = await controller.importFile(swanctl(NEW_PSK), { replace: true });
+
+  assert.equal(result.ok && result.profile.id, OLD_ID);
+  const saved = await profiles.list();
+  assert.deepEqual(saved.map((profile) => profile.id), [OLD_ID]);
+  assert.equal(saved[0]?.authentication?.pskRef, `${OLD_ID}:psk`);
+  assert.equal(await pskOf(secrets, OLD_ID), NEW_PSK);
+  assert.deepEqual(secrets.inner.entries().map(([ref]) => ref), [`${OLD_ID}:psk`]);
+});
+
+test('replace keeps the id of static SAs', async () => {
+  const { profiles, secrets, controller } = setup('replace-keeps-static-id');
+  await controller.importFile(setkey('11'), { profileId: OLD_ID, fileName: 'lab.conf' });
+  await controller.importFile(setkey('22'), { fileName: 'lab.conf', replace: true });
+
+  const saved = await profiles.list();
+  assert.deepEqual(saved.map((profile) => profile.id), [OLD_ID]);
+  const refs = saved[0]!.staticSas.flatMap((sa) => [sa.encryptionKeyRef, sa.integrityKeyRef]);
+  assert.equal(refs.length, 4);
+  assert.ok(refs.every((ref) => ref?.startsWith(`${OLD_ID}:`)), refs.join(', '));
+  const stored = secrets.inner.entries();
+  assert.deepEqual(stored.map(([ref]) => ref).sort(), refs.map(String).sort());
+  assert.ok(stored.every(([, value]) => Buffer.from(value).toString('hex').startsWith('2222')));
+});
+
+test('replace of two same-named profiles takes a new id', async () => {
+  const { directory, profiles, controller } = setup('replace-two-names');
+  await controller.importFile(swanctl(OLD_PSK), { profileId: OLD_ID });
+  // A second profile of the same name, as a file copied in by hand would give.
+  const first = (await profiles.list())[0]!;
+  writeFileSync(join(directory, `${NEW_ID}.json`), JSON.stringify({ ...first, id: NEW_ID,
+    authentication: { ...first.authentication, pskRef: `${NEW_ID}:psk` } }));
+  await controller.importFile(swanctl(NEW_PSK), { replace: true });
+
+  const ids = (await profiles.list()).map((profile) => profile.id);
+  assert.equal(ids.length, 1);
+  assert.ok(!ids.includes(OLD_ID) && !ids.includes(NEW_ID), ids.join(', '));
+});
+
 test('concurrent imports of one name', async () => {
   const { profiles, secrets, controller } = setup('race');
   const results = await Promise.allSettled([OLD_ID, NEW_ID].map((profileId) =>
