@@ -69,7 +69,7 @@ const ROUTE_TYPE_NAMES: Record<number, string> = {
   2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast', 6: 'blackhole', 7: 'unreachable', 8: 'prohibit', 9: 'throw',
   10: 'nat',
 };
-/** Routing protocols as `ip` names them (iproute2's rt_protos); others print as numbers. */
+/** Some of the routing protocol names of iproute2's rt_protos; this runner prints others as numbers. */
 const PROTOCOL_NAMES: Record<number, string> = { 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 9: 'ra', 16: 'dhcp' };
 
 /** An entry of `ip -j route get` or `ip -j route show`, with the fields Lupina reads. */
