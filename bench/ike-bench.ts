@@ -93,10 +93,10 @@ async function measureLupinaRunning(lab: GatewayLab): Promise<number[]> {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const expect = async (wanted: string) => {
+  const expect = async (expected: string) => {
     const line = await lines.next();
-    if (line.done || line.value !== wanted) {
-      throw new Error(`running client: expected "${wanted}", got ${line.done ? 'the end of its output' : `"${line.value}"`}`);
+    if (line.done || line.value !== expected) {
+      throw new Error(`running client: expected "${expected}", got ${line.done ? 'the end of its output' : `"${line.value}"`}`);
     }
   };
 

@@ -7,42 +7,16 @@
 // 3. the TypeScript sources through tsx, as in a development checkout where nothing is built or
 //    the build is older than the sources.
 // docs/startup.md has the measured start times of each.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 
-import { bundleIsCurrent, runBundle } from '../scripts/cli-bundle.js';
+import { bundleIsCurrent, DIST_ENTRY, distIsCurrent, runBundle } from '../scripts/cli-bundle.js';
 
 const source = new URL('../main/cli/run.ts', import.meta.url);
-const compiled = new URL('../dist/main/cli/run.js', import.meta.url);
-const sourceDirectory = fileURLToPath(new URL('../main/', import.meta.url));
-
-function newestSourceTime(directory) {
-  let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = `${directory}/${entry.name}`;
-    if (entry.isDirectory()) {
-      newest = Math.max(newest, newestSourceTime(path));
-    } else if (entry.name.endsWith('.ts')) {
-      newest = Math.max(newest, statSync(path).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-function compiledIsCurrent() {
-  if (!existsSync(compiled)) {
-    return false;
-  }
-  if (!existsSync(sourceDirectory)) {
-    return true;
-  }
-  return statSync(compiled).mtimeMs >= newestSourceTime(sourceDirectory);
-}
 
 if (bundleIsCurrent() && runBundle()) {
   // The bundle runs the CLI. A damaged bundle returns false and the next entry runs instead.
-} else if (compiledIsCurrent()) {
-  await import(compiled.href);
+} else if (distIsCurrent()) {
+  await import(pathToFileURL(DIST_ENTRY).href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -136,7 +136,7 @@ function writeCodeCache(directory) {
 }
 
 /**
- * Removes the bundle files from an earlier build in `directory`. A directory that holds anything
+ * Removes the bundle files from an earlier build in `directory`. A directory that contains anything
  * else is not a bundle directory, for example a mistyped OUTPUT_DIRECTORY, so it is left alone.
  */
 function clearBundleDirectory(directory) {

@@ -11,6 +11,9 @@ export declare const BUNDLE_ID_PREFIX: string;
 /** State of the code cache after compiling. 'rejected': V8 found it made by another Node.js version or with other V8 flags. */
 export type CodeCacheStatus = 'used' | 'rejected' | 'missing';
 
+export declare const DIST_ENTRY: string;
+export declare function newestSourceTime(directory?: string): number;
+export declare function distIsCurrent(): boolean;
 export declare function bundleIsCurrent(directory?: string): boolean;
 export declare class BundleIntegrityError extends Error {
   constructor(path: string);

@@ -11,7 +11,7 @@
 //                         builds, and a damaged one can crash the process, so both are checked.
 //   manifest.json         the files the bundle was made from, relative to the project root.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,36 @@ function newestInputTime(directory) {
     newest = Math.max(newest, time);
   }
   return newest;
+}
+
+/** The compiled entry of the CLI in dist/, the output of tsc. */
+export const DIST_ENTRY = join(PROJECT_ROOT, 'dist', 'main', 'cli', 'run.js');
+
+/** Returns the newest modification time, in ms, of the TypeScript files under `directory`. */
+export function newestSourceTime(directory = join(PROJECT_ROOT, 'main')) {
+  let newest = 0;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) {
+      newest = Math.max(newest, newestSourceTime(path));
+    } else if (entry.name.endsWith('.ts')) {
+      newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/**
+ * Returns whether dist/ contains a build at least as new as every TypeScript source under main/.
+ * Without main/, as in a package that ships only the build, dist/ counts as current.
+ */
+export function distIsCurrent() {
+  const distTime = modificationTime(DIST_ENTRY);
+  if (distTime === null) {
+    return false;
+  }
+  const sources = join(PROJECT_ROOT, 'main');
+  return modificationTime(sources) === null || distTime >= newestSourceTime(sources);
 }
 
 /**

@@ -108,7 +108,7 @@ export class Controller {
   async importFile(bytes: Uint8Array, options: ImportOptions & { replace?: boolean; dryRun?: boolean } = {}): Promise<StoredImportResult> {
     // The importers pull in node-forge, so they load only when a file is imported.
     const { importProfile } = await import('../profile/import.js');
-    // A format without ids gets this one, which tells such a profile apart from one whose file
+    // A format without ids gets this one, which distinguishes such a profile from one whose file
     // names its id.
     const assignedId = options.profileId ?? randomUUID();
     const result = await importProfile(bytes, { ...options, profileId: assignedId });

@@ -332,15 +332,17 @@ export class IkeVpnConnection implements Connection {
     const gateway = this.profile.gateway!;
     const ikeProfile = await buildIkeProfile(this.profile, this.secrets, this.log);
     const gatewayAddress = await this.ikeIo.resolveGateway(gateway.address, gateway.preferIpv6 ? 6 : 0);
-    // Looks up the path to the gateway while IKE negotiates; the system I/O keeps the result for
-    // the tunnel's MTU and pinned route. A failure here shows again, and is reported, there.
-    this.io.pathMtu(gatewayAddress).catch(() => undefined);
     const transport = await this.ikeIo.openTransport({
       remoteAddress: gatewayAddress,
       remotePort: gateway.port,
       keepaliveSeconds: this.profile.natKeepaliveSeconds,
       logger: this.log,
     });
+    // Looks up the path to the gateway after IKE_SA_INIT goes out, so that the lookup, which
+    // loads the native addon the first time, overlaps the wait for the reply. The system I/O
+    // keeps the result for the tunnel's MTU and pinned route. A failure here shows again, and
+    // is reported, there.
+    setImmediate(() => this.io.pathMtu(gatewayAddress).catch(() => undefined));
     try {
       const ike = await this.ikeIo.connect(ikeProfile, {
         transport,

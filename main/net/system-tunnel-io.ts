@@ -15,12 +15,12 @@ const DEFAULT_PATH_MTU = 1500;
 
 /**
  * How long the output of `ip -j route get ADDRESS` is reused. Connecting looks up the route to
- * the gateway twice, for the path MTU and for the pinned host route, and the first lookup runs
- * while IKE negotiates, so the second costs no `ip` process.
+ * the gateway twice, for the path MTU and for the pinned host route. The first lookup runs while
+ * IKE negotiates, and reusing it spares the second and keeps the MTU and the pin on one route.
  */
 const ROUTE_LOOKUP_REUSE_MS = 5_000;
 
-/** Wraps `runner` so that route lookups within ROUTE_LOOKUP_REUSE_MS share one `ip` run. */
+/** Wraps `runner` so that route lookups within ROUTE_LOOKUP_REUSE_MS share one result. */
 function reuseRouteLookups(runner: CommandRunner): CommandRunner {
   const lookups = new Map<string, { startedAt: number; output: Promise<string> }>();
   return {

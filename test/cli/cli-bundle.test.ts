@@ -8,14 +8,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
-  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync,
+  mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 import {
-  BUNDLE_FILE, BundleIntegrityError, CODE_CACHE_FILE, MANIFEST_FILE, PROJECT_ROOT, bundleIsCurrent, compileBundle,
+  BUNDLE_FILE, BundleIntegrityError, CODE_CACHE_FILE, DIST_ENTRY, distIsCurrent, MANIFEST_FILE, PROJECT_ROOT,
+  bundleIsCurrent, compileBundle,
 } from '../../scripts/cli-bundle.js';
 import { makeFixtures, signWithCa } from '../profile/fixtures.js';
 import { createCliFolder, SAMPLES, type CliFolder } from './cli-process.js';
@@ -23,7 +24,6 @@ import { createCliFolder, SAMPLES, type CliFolder } from './cli-process.js';
 const BUILD_SCRIPT = join(PROJECT_ROOT, 'scripts', 'build-cli-bundle.js');
 const LOADER_URL = pathToFileURL(join(PROJECT_ROOT, 'scripts', 'cli-bundle.js')).href;
 const SOURCE_ENTRY = join(PROJECT_ROOT, 'main', 'cli', 'run.ts');
-const DIST_ENTRY = join(PROJECT_ROOT, 'dist', 'main', 'cli', 'run.js');
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 interface Run {
@@ -37,20 +37,6 @@ function runNode(args: string[], environment: NodeJS.ProcessEnv = process.env): 
     const child = execFile(process.execPath, args, { cwd: PROJECT_ROOT, env: environment, timeout: 60_000 },
       (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
   });
-}
-
-function newestSourceTime(directory: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Returns whether dist/ holds a build at least as new as every source under main/. */
-function distIsCurrent(): boolean {
-  return existsSync(DIST_ENTRY) && statSync(DIST_ENTRY).mtimeMs >= newestSourceTime(join(PROJECT_ROOT, 'main'));
 }
 
 /** Replaces what differs between two runs of the same command: profile ids and the config folder. */

@@ -1,7 +1,7 @@
 /**
- * The netlink runner: which `ip` commands it performs itself, its fallback to the `ip` binary,
- * and, in a namespace, a cross-check against the real `ip` for the same commands: the changes
- * it makes, the JSON it prints for route lookups and listings, and the errors it reports.
+ * The netlink runner: which `ip` commands it performs itself, and its fallback to the `ip`
+ * binary. In a namespace, a cross-check runs the same commands through the real `ip` and compares
+ * the changes, the JSON of route lookups and listings, and the errors.
  */
 
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { createNamespace, deleteNamespace, ipIn, needsRoot, runInNamespace } fro
 
 const SCENARIO = './netlink-scenario.ts';
 
-/** A fallback that records what reaches it and replies every command with `output`. */
+/** Returns a fallback runner that records each call and returns `output` for every command. */
 function recordingFallback(output = 'from ip'): CommandRunner & { calls: string[] } {
   const calls: string[] = [];
   return {

@@ -79,7 +79,7 @@ function matchesFamily(family: 4 | 6 | null, address: Uint8Array): boolean {
   return family === null || (family === 4) === (address.length === 4);
 }
 
-/** Reads `name value` pairs and bare flags; null on a word that is not in `allowed`. */
+/** Reads `name value` pairs and bare flags, or returns null on a word in neither list. */
 function readKeywords(words: readonly string[], withValue: readonly string[], flags: readonly string[]): Map<string, string> | null {
   const found = new Map<string, string>();
   for (let index = 0; index < words.length; index++) {

@@ -31,6 +31,7 @@ import {
   NLM_F_REQUEST,
   NLMSG_DONE,
   NLMSG_ERROR,
+  readDoneErrno,
   readErrorReply,
   readRouteMessage,
   routeBody,
@@ -204,7 +205,7 @@ export class NetlinkIpRunner implements CommandRunner {
     this.request(native, RTM_NEWLINK, NLM_F_ACK, linkBody(index, flags, change), attributes);
   }
 
-  /** Like `ip address add`, sets the local address and, without a peer, the same address. */
+  /** Adds or deletes an address like `ip address`: the local address and, as there is no peer, the same address again. */
   private changeAddress(native: NetlinkNative, operation: Extract<IpOperation, { kind: 'address' }>): void {
     const index = deviceIndex(native, operation.device);
     const body = addressBody(familyOf(operation.address), operation.prefixLength, index);
@@ -217,8 +218,9 @@ export class NetlinkIpRunner implements CommandRunner {
   }
 
   /**
-   * Like `ip route add` in the main table: protocol "boot" unless named, and link scope for an
-   * IPv4 route without a gateway. A delete matches any scope, type and, unless named, protocol.
+   * Adds or deletes a route in the main table like `ip route`. An add gets protocol "boot" unless
+   * one is named, and link scope for an IPv4 route without a gateway. A delete matches any scope,
+   * type and, unless one is named, protocol.
    */
   private changeRoute(native: NetlinkNative, operation: Extract<IpOperation, { kind: 'route' }>): void {
     const family = familyOf(operation.dst);
@@ -253,14 +255,14 @@ export class NetlinkIpRunner implements CommandRunner {
     const reply = this.request(native, RTM_GETROUTE, NLM_F_ACK, body, [{ type: RTA_DST, value: address }]);
     const route = reply.find((message) => message.type === RTM_NEWROUTE);
     if (!route) {
-      throw new IpFailure('RTNETLINK answers: no route in the reply', EXIT_KERNEL);
+      throw new IpFailure(`RTNETLINK answers: the route lookup for ${formatAddress(address)} returned no route`, EXIT_KERNEL);
     }
     return routeJson(cachedInterfaceNames(native), readRouteMessage(route.payload));
   }
 
   /**
-   * Like `ip route show table main`: the main table's routes without cached clones. A dump that
-   * a concurrent route change interrupted may miss routes, so it is repeated.
+   * Lists the main table's routes without cached clones, like `ip route show table main`. A dump
+   * that a concurrent route change interrupted may miss routes, so it is repeated.
    */
   private listMainRoutes(native: NetlinkNative, family: 4 | 6): RouteJson[] {
     const body = routeBody({ family: family === 4 ? AF_INET : AF_INET6, dstLength: 0, table: 0, protocol: 0, scope: 0, type: 0 });
@@ -304,11 +306,9 @@ export class NetlinkIpRunner implements CommandRunner {
           throw new IpFailure(`RTNETLINK answers: ${errnoText(error.errno)}${explanation}`, EXIT_KERNEL);
         }
       }
-      if (message.type === NLMSG_DONE && message.payload.length >= 4) {
-        const errno = -new DataView(message.payload.buffer, message.payload.byteOffset, 4).getInt32(0, true);
-        if (errno > 0) {
-          throw new IpFailure(`RTNETLINK answers: ${errnoText(errno)}`, EXIT_KERNEL);
-        }
+      const dumpErrno = message.type === NLMSG_DONE ? readDoneErrno(message) : 0;
+      if (dumpErrno > 0) {
+        throw new IpFailure(`RTNETLINK answers: ${errnoText(dumpErrno)}`, EXIT_KERNEL);
       }
     }
     return messages.filter((message) => message.type !== NLMSG_ERROR && message.type !== NLMSG_DONE);
@@ -334,13 +334,19 @@ function cachedInterfaceNames(native: NetlinkNative): (index: number) => string 
   };
 }
 
-/** Writes a route as `ip -j` does for the fields Lupina reads. */
+/** Formats a destination as `ip` does: "default", a bare address for a host route, else a prefix. */
+function routeDestination(route: RouteMessage): string {
+  if (!route.dst || route.dstLength === 0) {
+    return 'default';
+  }
+  const address = formatAddress(route.dst);
+  const hostLength = route.family === AF_INET ? 32 : 128;
+  return route.dstLength === hostLength ? address : `${address}/${route.dstLength}`;
+}
+
+/** Formats a route as `ip -j` does, with the fields that Lupina reads. */
 function routeJson(interfaceName: (index: number) => string | null, route: RouteMessage): RouteJson {
-  const fullLength = route.family === AF_INET ? 32 : 128;
-  const dst = route.dst ? formatAddress(route.dst) : null;
-  const json: RouteJson = {
-    dst: dst === null || route.dstLength === 0 ? 'default' : route.dstLength === fullLength ? dst : `${dst}/${route.dstLength}`,
-  };
+  const json: RouteJson = { dst: routeDestination(route) };
   if (route.type !== RTN_UNICAST) {
     json.type = ROUTE_TYPE_NAMES[route.type] ?? String(route.type);
   }

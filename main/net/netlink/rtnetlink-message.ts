@@ -53,7 +53,7 @@ export const RT_SCOPE_NOWHERE = 255;
 export const RTN_UNICAST = 1;
 /** Route flag of a cached clone, which `ip route show` leaves out. */
 export const RTM_F_CLONED = 0x200;
-/** "boot", the routing protocol that `ip route add` sets unless told otherwise. */
+/** "boot", the routing protocol that `ip route add` sets when the command names none. */
 export const RTPROT_BOOT = 3;
 
 const HEADER_LENGTH = 16;
@@ -159,7 +159,7 @@ export function routeBody(header: RouteHeader): Uint8Array {
   return body;
 }
 
-/** Splits an reply into its messages, checking every length against the bytes present. */
+/** Splits a reply into its messages, checking every length against the bytes present. */
 export function splitMessages(reply: Uint8Array): NetlinkMessage[] {
   const messages: NetlinkMessage[] = [];
   const fields = view(reply);
@@ -183,7 +183,7 @@ export function splitMessages(reply: Uint8Array): NetlinkMessage[] {
   return messages;
 }
 
-/** Reads the attributes from `offset` to the end of `bytes`; a later one of a type wins. */
+/** Reads the attributes from `offset` to the end of `bytes`. A later attribute of a type replaces an earlier one. */
 export function readAttributes(bytes: Uint8Array, offset: number): Map<number, Uint8Array> {
   const attributes = new Map<number, Uint8Array>();
   const fields = view(bytes);
@@ -208,7 +208,7 @@ export function readU32(bytes: Uint8Array): number {
 }
 
 export interface NetlinkErrorReply {
-  /** The errno value, positive; 0 acknowledges success. */
+  /** The errno value, positive, or 0 when the reply acknowledges success. */
   errno: number;
   /** The kernel's explanation from an extended acknowledgement, if it sent one. */
   explanation?: string;
@@ -240,6 +240,14 @@ export function readErrorReply(message: NetlinkMessage): NetlinkErrorReply {
 export interface NextHop {
   oif?: number;
   gateway?: Uint8Array;
+}
+
+/** Reads the errno that ends a dump (NLMSG_DONE), positive, or 0 when the dump succeeded. */
+export function readDoneErrno(message: NetlinkMessage): number {
+  if (message.payload.length < 4) {
+    return 0;
+  }
+  return -view(message.payload).getInt32(0, LITTLE_ENDIAN);
 }
 
 export interface RouteMessage extends RouteHeader {
@@ -321,7 +329,7 @@ const ERRNO_TEXT: Record<number, string> = {
   113: 'No route to host',
 };
 
-/** The text `ip` prints for an errno, such as "File exists". */
+/** Returns the text that `ip` prints for an errno, such as "File exists". */
 export function errnoText(errno: number): string {
   return ERRNO_TEXT[errno] ?? getSystemErrorMap().get(-errno)?.[1] ?? `error ${errno}`;
 }
