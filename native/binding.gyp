@@ -18,6 +18,7 @@
         ['OS=="linux"', {
           'sources': [
             'src/address.c',
+            'src/chunk_pool.c',
             'src/errors.c',
             'src/lupina_native.c',
             'src/packet_handle.c',
@@ -26,6 +27,8 @@
             'src/raw_socket.c',
             'src/rtnetlink.c',
             'src/tun.c',
+            'src/tun_offload.c',
+            'src/tun_offload_js.c',
           ],
         }, {
           'sources': [

@@ -10,6 +10,7 @@ import { parseAddress } from '../engine/address.js';
 import { SaDatabase, type SaDatabaseCounters } from '../engine/sa-database.js';
 import type { SaSnapshot, SecurityAssociation } from '../engine/security-association.js';
 import type { DnsSettings, TransportPeer, TunnelNetworkSettings } from '../net/network-config.js';
+import { sweepArrayBuffersOnMainThread } from './buffer-sweeping.js';
 
 export interface TunnelDevice extends InnerPacketDevice {
   readonly name: string;
@@ -112,6 +113,7 @@ export class Tunnel {
       this.transport = settings.transport.type === 'open'
         ? settings.transport.transport
         : await this.io.openTransport(settings.transport);
+      sweepArrayBuffersOnMainThread();
       this.dataPlane = new DataPlane({
         device: this.device,
         transport: this.transport,

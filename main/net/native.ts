@@ -35,15 +35,29 @@ export interface RawPacket {
   readonly source: string;
 }
 
-/** Descriptor owned by the addon; see native/src/packet_handle.h for the contract. */
+/** Packets as the addon passes them: one Buffer, cut by the lengths. */
+export type PacketChunkCallback = (chunk: Buffer, lengths: number[], sources: string[] | undefined) => void;
+
+/**
+ * Descriptor owned by the addon; see native/src/packet_handle.h for the contract. Packet is
+ * what NativeEndpoint makes of each packet: a Buffer, or a RawPacket for a raw socket.
+ */
 export interface NativePacketHandle<Packet> {
   /**
-   * Starts polling, or replaces both callbacks if already started. onError gets the error
-   * that stopped reading; an exception thrown by either callback becomes uncaught.
+   * Starts polling, or replaces both callbacks if already started. onPackets gets the packets
+   * of one wake-up one after the other in `chunk`, their lengths, and for a raw socket their
+   * source addresses. onError gets the error that stopped reading; an exception thrown by
+   * either callback becomes uncaught.
    */
-  start(onPackets: (packets: Packet[]) => void, onError: (error: NativeSystemError) => void): void;
+  start(onPackets: PacketChunkCallback, onError: (error: NativeSystemError) => void): void;
   /** Writes one packet to a TUN device; false if the queue was full. */
   write(packet: Uint8Array): boolean;
+  /**
+   * Writes packets to a TUN device in order, merging consecutive segments of one TCP stream
+   * when the device was opened with offload. Returns how many the kernel took; the others are
+   * counted in sendDrops or sendErrors.
+   */
+  writeBatch(packets: Uint8Array[]): number;
   /** Sends one payload on a raw socket to a numeric address; false if the queue was full. */
   sendTo(packet: Uint8Array, destination: string): boolean;
   /** Stops polling and closes the descriptor; later calls do nothing. */
@@ -63,8 +77,12 @@ export interface NativeTunHandle extends NativePacketHandle<Buffer> {
 
 /** Functions that lupina_native.node exports. */
 export interface LupinaNative {
-  /** Opens a TUN device (IFF_TUN | IFF_NO_PI); owner and group are -1 to leave them unset. */
-  openTun(name: string, persist: boolean, owner: number, group: number): NativeTunHandle;
+  /**
+   * Opens a TUN device (IFF_TUN | IFF_NO_PI); owner and group are -1 to leave them unset.
+   * With offload, the device also has a virtio header (IFF_VNET_HDR) and TCP segmentation
+   * offload, which the addon hides: reads and writes are still bare packets.
+   */
+  openTun(name: string, persist: boolean, owner: number, group: number, offload?: boolean): NativeTunHandle;
   /** Deletes a persistent TUN device by name. */
   deleteTun(name: string): void;
   /**
@@ -87,7 +105,15 @@ export interface LupinaNative {
   interfaceIndex(name: string): number;
   /** Name of the interface with this index, null if there is none. */
   interfaceName(index: number): string | null;
-  /** Largest number of packets one onPackets call gets. */
+  /**
+   * The packets that a frame read from a TUN device with offload gives (virtio header first),
+   * as the device's reads deliver them. Throws a TypeError with code ERR_LUPINA_OFFLOAD for a
+   * frame that reading drops and counts in offloadErrors. For tests.
+   */
+  offloadSplit(frame: Uint8Array): Buffer[];
+  /** The frames, virtio header first, that writeBatch() writes for these packets. For tests. */
+  offloadMerge(packets: Uint8Array[]): Buffer[];
+  /** Largest number of packets one onPackets call reads. */
   readonly batchLimit: number;
 }
 

@@ -13,12 +13,23 @@ export interface PacketDeviceStats {
   readonly bytesSent: number;
   /** Packets dropped on write() or send() because the kernel queue was full. */
   readonly sendDrops: number;
-  /** Failed reads, other than "no packet ready" and interrupted calls. */
+  /**
+   * Failed reads, other than "no packet ready" and interrupted calls, and packets read but lost
+   * because memory ran out.
+   */
   readonly receiveErrors: number;
   /** Packets dropped on receive because they did not fit the 65535-byte buffer. */
   readonly receiveTruncated: number;
   /** Wake-ups that delivered at least one packet. */
   readonly batches: number;
+  /** Packets that write() refused for a reason other than a full queue (TUN writeBatch only). */
+  readonly sendErrors: number;
+  /** Large TCP packets read from a TUN device with offload and split into segments. */
+  readonly offloadSplits: number;
+  /** Packets written to a TUN device as part of a merged TCP packet. */
+  readonly offloadMerged: number;
+  /** Packets read from a TUN device with offload and dropped because their virtio header was unusable. */
+  readonly offloadErrors: number;
 }
 
 /** A source and sink of whole IPv4 and IPv6 packets, without link-layer framing. */
@@ -31,6 +42,12 @@ export interface PacketDevice {
 
   /** Writes one packet. Returns false, and counts a drop, if the device queue is full. */
   write(packet: Uint8Array): boolean;
+
+  /**
+   * Writes packets in order and returns how many the device took; each one it did not take is
+   * counted. Never throws for a single packet's failure.
+   */
+  writeBatch(packets: Uint8Array[]): number;
 
   /** Stops reading and releases the device. Later calls do nothing, and no callback follows. */
   close(): void;

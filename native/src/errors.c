@@ -219,3 +219,27 @@ void lupina_throw_napi(napi_env env, napi_status status, const char *call)
 							 "N-API call %s failed with status %d", call,
 							 (int)status);
 }
+
+/*
+ * Described in header
+ */
+bool lupina_get_packet(napi_env env, napi_value value, void **data,
+					   size_t *length)
+{
+	napi_typedarray_type type;
+	napi_value arraybuffer;
+	bool is_typedarray = false;
+	size_t offset;
+
+	if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok ||
+		!is_typedarray ||
+		napi_get_typedarray_info(env, value, &type, length, data,
+								 &arraybuffer, &offset) != napi_ok ||
+		type != napi_uint8_array)
+	{
+		lupina_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+								"The packet must be a Uint8Array or Buffer");
+		return false;
+	}
+	return true;
+}

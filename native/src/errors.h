@@ -18,6 +18,8 @@
 #define LUPINA_ERRORS_H_
 
 #include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /**
  * Create a JavaScript Error for a failed system call.
@@ -62,6 +64,19 @@ void lupina_throw_errno(napi_env env, int err, const char *syscall,
 void lupina_throw_type_error(napi_env env, const char *code,
 							 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/**
+ * Get the bytes of a packet argument, throwing a TypeError with code
+ * ERR_INVALID_ARG_TYPE unless it is a Uint8Array (or Buffer).
+ *
+ * @param env		N-API environment
+ * @param value		the argument
+ * @param data		receives a pointer to the first byte, past any offset
+ * @param length	receives the byte length
+ * @return			true, or false with the TypeError pending
+ */
+bool lupina_get_packet(napi_env env, napi_value value, void **data,
+					   size_t *length);
 
 /**
  * Throw a JavaScript Error with a code, for a call in the wrong state.

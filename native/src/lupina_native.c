@@ -13,8 +13,8 @@
  *
  * Uses only Node-API version 8 in C, so one build loads in Node.js and in
  * Electron. Exports openTun(), deleteTun(), openRawSocket(),
- * rtnetlinkRequest(), interfaceIndex(), interfaceName() and the batchLimit
- * constant (PACKET_HANDLE_BATCH_LIMIT).
+ * rtnetlinkRequest(), interfaceIndex(), interfaceName(), offloadSplit(),
+ * offloadMerge() and the batchLimit constant (PACKET_HANDLE_BATCH_LIMIT).
  */
 
 #include "errors.h"
@@ -22,6 +22,7 @@
 #include "raw_socket.h"
 #include "rtnetlink.h"
 #include "tun.h"
+#include "tun_offload_js.h"
 
 /**
  * Define the exports of the addon.
@@ -45,6 +46,10 @@ static napi_value init(napi_env env, napi_value exports)
 		  napi_enumerable, NULL },
 		{ "interfaceName", NULL, rtnetlink_interface_name, NULL, NULL, NULL,
 		  napi_enumerable, NULL },
+		{ "offloadSplit", NULL, tun_offload_js_split, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
+		{ "offloadMerge", NULL, tun_offload_js_merge, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
 		{ "batchLimit", NULL, NULL, NULL, NULL, NULL, napi_enumerable,
 		  NULL },
 	};
@@ -56,7 +61,7 @@ static napi_value init(napi_env env, napi_value exports)
 		goto failed;
 	}
 	status = napi_create_uint32(env, PACKET_HANDLE_BATCH_LIMIT,
-								&functions[6].value);
+								&functions[8].value);
 	if (status != napi_ok)
 	{
 		goto failed;

@@ -8,6 +8,7 @@
  */
 
 #include "packet_handle_priv.h"
+#include "chunk_pool.h"
 #include "errors.h"
 
 #include <stdio.h>
@@ -41,6 +42,7 @@ static void free_if_unused(packet_handle_t *handle)
 		handle->poll_state != POLL_OPEN &&
 		handle->poll_state != POLL_CLOSING)
 	{
+		chunk_pool_give_back(handle->staging);
 		free(handle);
 	}
 }
@@ -470,6 +472,10 @@ static napi_value stats(napi_env env, napi_callback_info info)
 	set_number(env, object, "receiveTruncated",
 			   handle->stats.receive_truncated);
 	set_number(env, object, "batches", handle->stats.batches);
+	set_number(env, object, "sendErrors", handle->stats.send_errors);
+	set_number(env, object, "offloadSplits", handle->stats.offload_splits);
+	set_number(env, object, "offloadMerged", handle->stats.offload_merged);
+	set_number(env, object, "offloadErrors", handle->stats.offload_errors);
 	return object;
 }
 
@@ -523,6 +529,8 @@ napi_status packet_handle_init(napi_env env)
 		{ "start", NULL, start, NULL, NULL, NULL, napi_default, NULL },
 		{ "write", NULL, packet_handle_write, NULL, NULL, NULL,
 		  napi_default, NULL },
+		{ "writeBatch", NULL, packet_handle_write_batch, NULL, NULL, NULL,
+		  napi_default, NULL },
 		{ "sendTo", NULL, packet_handle_send_to, NULL, NULL, NULL,
 		  napi_default, NULL },
 		{ "close", NULL, close_handle, NULL, NULL, NULL, napi_default, NULL },
@@ -571,7 +579,8 @@ failed:
  * @return			the handle, NULL if out of memory
  */
 static packet_handle_t *create_handle(napi_env env, packet_handle_type_t type,
-									  int family, int fd, const char *label)
+									  int family, int fd, const char *label,
+									  bool vnet_header)
 {
 	packet_handle_t *handle;
 
@@ -582,6 +591,7 @@ static packet_handle_t *create_handle(napi_env env, packet_handle_type_t type,
 	}
 	handle->env = env;
 	handle->type = type;
+	handle->vnet_header = vnet_header;
 	handle->family = family;
 	handle->fd = fd;
 	handle->referenced = true;
@@ -594,14 +604,15 @@ static packet_handle_t *create_handle(napi_env env, packet_handle_type_t type,
  * Described in header
  */
 napi_value packet_handle_new(napi_env env, packet_handle_type_t type,
-							 int family, int fd, const char *label)
+							 int family, int fd, const char *label,
+							 bool vnet_header)
 {
 	class_state_t *state;
 	packet_handle_t *handle;
 	napi_value constructor, object = NULL;
 	napi_status status;
 
-	handle = create_handle(env, type, family, fd, label);
+	handle = create_handle(env, type, family, fd, label, vnet_header);
 	if (!handle)
 	{
 		napi_throw_error(env, "ENOMEM", "Out of memory for a PacketHandle");

@@ -16,11 +16,17 @@
  *
  * - start(onPackets, onError): poll the descriptor with libuv. Each
  *   wake-up reads up to PACKET_HANDLE_BATCH_LIMIT packets and calls
- *   onPackets once with an array: Buffers for a TUN device, objects
- *   { data: Buffer, source: string } for a raw socket. onError gets an
- *   Error when reading failed and stopped. Calling start() again replaces
- *   both callbacks.
+ *   onPackets(chunk, lengths, sources): the packets lie one after the other
+ *   in the Buffer chunk, lengths is an array of their lengths, and sources
+ *   an array of their source addresses as strings (raw sockets) or
+ *   undefined (TUN devices). A wake-up with more packets than one chunk
+ *   holds calls onPackets more than once. onError gets an Error when
+ *   reading failed and stopped. Calling start() again replaces both
+ *   callbacks.
  * - write(packet): TUN only, write(2) of one Uint8Array.
+ * - writeBatch(packets): TUN only, write an array of Uint8Arrays, merging
+ *   consecutive segments of one TCP stream when the device has a virtio
+ *   header (see tun_offload.h). Returns how many packets the kernel took.
  * - sendTo(packet, destination): raw sockets only, sendto(2).
  *   write() and sendTo() return false and count a drop if the kernel
  *   queue is full (EAGAIN or ENOBUFS), and throw for any other failure.
@@ -35,6 +41,7 @@
 #define LUPINA_PACKET_HANDLE_H_
 
 #include <node_api.h>
+#include <stdbool.h>
 
 /** Packets read per wake-up before the event loop gets to run again */
 #define PACKET_HANDLE_BATCH_LIMIT 64
@@ -70,9 +77,11 @@ napi_status packet_handle_init(napi_env env);
  * @param family	AF_INET or AF_INET6 for raw sockets, ignored for TUN
  * @param fd		non-blocking descriptor
  * @param label		what fd is, for messages ("TUN device lupina0")
+ * @param vnet_header	TUN only: fd was opened with IFF_VNET_HDR
  * @return			the new PacketHandle, NULL on failure
  */
 napi_value packet_handle_new(napi_env env, packet_handle_type_t type,
-							 int family, int fd, const char *label);
+							 int family, int fd, const char *label,
+							 bool vnet_header);
 
 #endif /** LUPINA_PACKET_HANDLE_H_ @}*/

@@ -18,6 +18,7 @@
 #define LUPINA_PACKET_HANDLE_PRIV_H_
 
 #include "packet_handle.h"
+#include "tun_offload.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,10 +26,20 @@
 
 /**
  * Receive buffer size: the largest IPv4 packet or IPv6 payload without
- * jumbograms is 65535 bytes, and the extra byte lets a read show that a
- * packet did not fit.
+ * jumbograms is 65535 bytes, a TUN device may put a virtio header before
+ * it, and the extra byte lets a read show that a packet did not fit.
  */
-#define PACKET_HANDLE_BUFFER_SIZE 65536
+#define PACKET_HANDLE_BUFFER_SIZE (65536 + TUN_OFFLOAD_HEADER_SIZE)
+
+/**
+ * Bytes read at one wake-up after which reading stops until the next one.
+ * A TUN device with offload delivers TCP packets of up to 64 KiB, and 64
+ * of them would pile up megabytes of buffers in one turn of the event loop.
+ */
+#define PACKET_HANDLE_WAKE_BYTES (256 * 1024)
+
+/** Size of the buffer for one merged packet and its virtio header */
+#define PACKET_HANDLE_FRAME_SIZE (65535 + TUN_OFFLOAD_HEADER_SIZE)
 
 /** Maximum length of a handle label, including the NUL */
 #define PACKET_HANDLE_LABEL_SIZE 64
@@ -47,12 +58,21 @@ typedef struct {
 	uint64_t bytes_sent;
 	/** packets dropped because the kernel queue was full */
 	uint64_t send_drops;
-	/** failed reads other than EAGAIN and EINTR */
+	/** failed reads other than EAGAIN and EINTR, and packets read but lost
+	 *  because memory ran out */
 	uint64_t receive_errors;
 	/** packets dropped because they were larger than the buffer */
 	uint64_t receive_truncated;
 	/** wake-ups that called onPackets */
 	uint64_t batches;
+	/** packets refused by write(2) for another reason than a full queue */
+	uint64_t send_errors;
+	/** large TCP packets read from the device and split into segments */
+	uint64_t offload_splits;
+	/** packets written as part of a merged TCP packet */
+	uint64_t offload_merged;
+	/** frames dropped because their virtio header was not usable */
+	uint64_t offload_errors;
 } packet_stats_t;
 
 /**
@@ -83,6 +103,8 @@ struct packet_handle_t {
 	napi_env env;
 	/** kind of descriptor */
 	packet_handle_type_t type;
+	/** TUN only: every packet read or written starts with a virtio header */
+	bool vnet_header;
 	/** AF_INET or AF_INET6 for raw sockets */
 	int family;
 	/** the descriptor, -1 once closed */
@@ -115,6 +137,10 @@ struct packet_handle_t {
 	packet_stats_t stats;
 	/** receive buffer */
 	uint8_t buffer[PACKET_HANDLE_BUFFER_SIZE];
+	/** chunk that the next batch of received packets is copied into */
+	uint8_t *staging;
+	/** buffer for a merged packet written by writeBatch() */
+	uint8_t frame[PACKET_HANDLE_FRAME_SIZE];
 };
 
 /**
@@ -165,6 +191,17 @@ void packet_handle_on_poll(uv_poll_t *poll, int status, int events);
  * @return			true if written, false if dropped, NULL on exception
  */
 napi_value packet_handle_write(napi_env env, napi_callback_info info);
+
+/**
+ * JavaScript method writeBatch(packets): write packets to a TUN device,
+ * merging TCP segments if the device has a virtio header. A packet the
+ * kernel refuses is counted (send_drops or send_errors), never thrown.
+ *
+ * @param env		N-API environment
+ * @param info		callback info, an array of Uint8Arrays
+ * @return			number of packets written, NULL on exception
+ */
+napi_value packet_handle_write_batch(napi_env env, napi_callback_info info);
 
 /**
  * JavaScript method sendTo(packet, destination): send one packet on a raw

@@ -249,7 +249,8 @@ napi_value raw_socket_open(napi_env env, napi_callback_info info)
 	{
 		goto failed;
 	}
-	return packet_handle_new(env, PACKET_HANDLE_RAW, family, fd, label);
+	return packet_handle_new(env, PACKET_HANDLE_RAW, family, fd, label,
+							 false);
 
 failed:
 	close(fd);

@@ -134,16 +134,18 @@ static int open_clone_device(napi_env env)
  * @param env		N-API environment
  * @param fd		descriptor of the clone device
  * @param name		in: requested name or pattern, out: the actual name
+ * @param vnet_header	whether packets carry a struct virtio_net_hdr
  * @return			true on success, false if an exception is pending
  */
-static bool attach(napi_env env, int fd, char name[IFNAMSIZ])
+static bool attach(napi_env env, int fd, char name[IFNAMSIZ],
+				   bool vnet_header)
 {
 	char hint[160];
 	struct ifreq ifr;
 	int err;
 
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet_header ? IFF_VNET_HDR : 0);
 	memcpy(ifr.ifr_name, name, IFNAMSIZ);
 
 	if (ioctl(fd, TUNSETIFF, &ifr) == 0)
@@ -207,6 +209,24 @@ static bool set_option(napi_env env, int fd, unsigned long request,
 }
 
 /**
+ * Let the kernel hand over large TCP packets and partial checksums, which
+ * tun_offload.c turns back into segments. A kernel that refuses keeps
+ * segmenting itself, so the device works either way.
+ *
+ * @param fd		descriptor attached with IFF_VNET_HDR
+ */
+static void enable_offload(int fd)
+{
+	unsigned int offload = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
+						   TUN_F_TSO_ECN;
+
+	if (ioctl(fd, TUNSETOFFLOAD, offload) != 0)
+	{
+		ioctl(fd, TUNSETOFFLOAD, 0);
+	}
+}
+
+/**
  * Set a string property, ignoring failures.
  */
 static void set_name_property(napi_env env, napi_value object,
@@ -227,19 +247,21 @@ static void set_name_property(napi_env env, napi_value object,
 napi_value tun_open(napi_env env, napi_callback_info info)
 {
 	char name[IFNAMSIZ], label[IFNAMSIZ + 16];
-	napi_value argv[4], handle;
+	napi_value argv[5], handle;
 	int64_t owner, group;
-	size_t argc = 4;
-	bool persist;
+	size_t argc = 5;
+	bool persist, offload = false;
 	int fd;
 
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
 		argc < 4 ||
-		napi_get_value_bool(env, argv[1], &persist) != napi_ok)
+		napi_get_value_bool(env, argv[1], &persist) != napi_ok ||
+		(argc >= 5 && napi_get_value_bool(env, argv[4], &offload) != napi_ok))
 	{
 		lupina_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-								"openTun(name, persist, owner, group) needs a "
-								"string, a boolean and two numbers");
+								"openTun(name, persist, owner, group, offload) "
+								"needs a string, a boolean, two numbers and "
+								"an optional boolean");
 		return NULL;
 	}
 	if (!get_name(env, argv[0], name) ||
@@ -256,7 +278,7 @@ napi_value tun_open(napi_env env, napi_callback_info info)
 	}
 
 	/* persistence comes last, so a failure leaves no interface behind */
-	if (!attach(env, fd, name) ||
+	if (!attach(env, fd, name, offload) ||
 		(owner >= 0 && !set_option(env, fd, TUNSETOWNER, "ioctl(TUNSETOWNER)",
 								   (unsigned long)owner, name)) ||
 		(group >= 0 && !set_option(env, fd, TUNSETGROUP, "ioctl(TUNSETGROUP)",
@@ -267,8 +289,14 @@ napi_value tun_open(napi_env env, napi_callback_info info)
 		goto failed;
 	}
 
+	if (offload)
+	{
+		enable_offload(fd);
+	}
+
 	snprintf(label, sizeof(label), "TUN device %s", name);
-	handle = packet_handle_new(env, PACKET_HANDLE_TUN, AF_UNSPEC, fd, label);
+	handle = packet_handle_new(env, PACKET_HANDLE_TUN, AF_UNSPEC, fd, label,
+							   offload);
 	if (handle)
 	{
 		set_name_property(env, handle, name);
@@ -317,7 +345,7 @@ napi_value tun_delete(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	/* on failure an exception is pending, the result is the same */
-	if (attach(env, fd, name))
+	if (attach(env, fd, name, false))
 	{
 		set_option(env, fd, TUNSETPERSIST, "ioctl(TUNSETPERSIST)", 0, name);
 	}

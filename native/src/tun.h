@@ -20,7 +20,7 @@
 #include <node_api.h>
 
 /**
- * JavaScript function openTun(name, persist, owner, group).
+ * JavaScript function openTun(name, persist, owner, group, offload).
  *
  * Opens /dev/net/tun and attaches to the interface name with IFF_TUN and
  * IFF_NO_PI, so each read or write is one bare IPv4 or IPv6 packet. The
@@ -29,7 +29,10 @@
  *
  * Arguments: name (string), persist (boolean: set TUNSETPERSIST so the
  * interface outlives the descriptor), owner and group (uid and gid for
- * TUNSETOWNER and TUNSETGROUP, -1 to leave unset).
+ * TUNSETOWNER and TUNSETGROUP, -1 to leave unset), offload (optional
+ * boolean: open with IFF_VNET_HDR and enable TCP segmentation and checksum
+ * offload, see tun_offload.h; the handle still reads and writes bare
+ * packets).
  *
  * @param env		N-API environment
  * @param info		callback info

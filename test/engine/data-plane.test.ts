@@ -141,4 +141,78 @@ describe('data plane', () => {
     assert.equal(gatewaySad.unprotect(packet.packet).ok, false);
     assert.equal(gatewaySad.counters.unknownSpi, 1);
   });
+
+  describe('inbound batches', () => {
+    /** A device that takes whole batches, like a TUN device with offload. */
+    class BatchDevice implements InnerPacketDevice {
+      readonly batches: Uint8Array[][] = [];
+      /** How many packets of each batch the device takes; Infinity for all. */
+      accept = Infinity;
+      failWith: Error | null = null;
+      onPackets(): void {}
+      write(): boolean {
+        throw new Error('a batch device gets writeBatch() only');
+      }
+      writeBatch(packets: Uint8Array[]): number {
+        if (this.failWith) {
+          throw this.failWith;
+        }
+        this.batches.push(packets.map((packet) => Uint8Array.from(packet)));
+        return Math.min(this.accept, packets.length);
+      }
+    }
+
+    class SilentLink implements ProtectedPacketTransport {
+      handler: (packets: Uint8Array[]) => void = () => {};
+      onPackets(handler: (packets: Uint8Array[]) => void): void {
+        this.handler = handler;
+      }
+      send(): boolean {
+        return true;
+      }
+    }
+
+    function setUp() {
+      const transform = TRANSFORM_CASES.find((candidate) => candidate.name === 'ESP AES-GCM-128')!;
+      const pair = makeSaPair({ transform, family: 4, spi: 0x3333 });
+      const sad = new SaDatabase();
+      sad.add(pair.inbound);
+      const device = new BatchDevice();
+      const link = new SilentLink();
+      const plane = new DataPlane({ device, transport: link, sad, mtu: 1400, innerAddresses: {} });
+      const inner = [1, 2, 3].map((sequence) => echoPacket(4, 100 + sequence, sequence));
+      const protectedPackets = inner.map((packet) => {
+        const result = pair.outbound.protect(packet);
+        assert.ok(result.ok);
+        return Uint8Array.from(result.packet);
+      });
+      return { plane, device, link, inner, protectedPackets, inbound: pair.inbound };
+    }
+
+    it('one writeBatch call, in order, without failed packets', () => {
+      const { device, link, inner, protectedPackets, inbound } = setUp();
+      const tampered = Uint8Array.from(protectedPackets[1]!);
+      tampered[tampered.length - 1]! ^= 1;
+
+      link.handler([protectedPackets[0]!, tampered, protectedPackets[2]!]);
+
+      assert.equal(device.batches.length, 1);
+      assert.deepEqual(device.batches[0]!.map((packet) => Buffer.from(packet)), [inner[0], inner[2]].map((packet) => Buffer.from(packet!)));
+      assert.equal(inbound.counters.drops.icv, 1);
+    });
+
+    it('each packet the device refused counted', () => {
+      const { plane, device, link, protectedPackets } = setUp();
+      device.accept = 1;
+      link.handler(protectedPackets);
+      assert.equal(plane.counters.deviceWriteFailures, 2);
+    });
+
+    it('whole batch counted when the device throws', () => {
+      const { plane, device, link, protectedPackets } = setUp();
+      device.failWith = new Error('the device was closed');
+      link.handler(protectedPackets);
+      assert.equal(plane.counters.deviceWriteFailures, 3);
+    });
+  });
 });

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { ReplayWindow, type ReplayVerdict } from '../../main/engine/replay-window.js';
+import { seededRandom } from '../support/prng.js';
 
 const TWO_32 = 2 ** 32;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -76,18 +77,6 @@ function referenceInference(seqLow: number, top: number, window: number): number
   const offset = (((seqLow - bottom) % TWO_32) + TWO_32) % TWO_32;
   const seq = bottom + offset;
   return seq < 0 ? seq + TWO_32 : seq;
-}
-
-/** Mulberry32, a small seeded generator, so every run gets the same traffic. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / TWO_32;
-  };
 }
 
 describe('ReplayWindow constructor', () => {

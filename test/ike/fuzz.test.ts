@@ -10,6 +10,7 @@ import { fromHex } from '../../main/ike/bytes.js';
 import { encodeMessage, parseMessageSafe } from '../../main/ike/message.js';
 import type { PlainPayload } from '../../main/ike/payloads/chain.js';
 import { parseProposalSpec, proposalFromSpec } from '../../main/ike/proposal.js';
+import { seededRandom as generator } from '../support/prng.js';
 
 const ITERATIONS = 100_000;
 const CODES = new Set([
@@ -21,18 +22,6 @@ const CODES = new Set([
   'invalid-major-version',
   'invalid-nesting',
 ]);
-
-/** Mulberry32, a small seeded generator, so that every run gets the same inputs. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seedMessages(): Uint8Array[] {
   const fields = {

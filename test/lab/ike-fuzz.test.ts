@@ -20,24 +20,13 @@ import {
   withGateway,
 } from './ike-lab.js';
 import { CLIENT_ADDRESS } from './strongswan.js';
+import { seededRandom } from '../support/prng.js';
 
 const SECRET = `lupina-${randomBytes(8).toString('hex')}`;
 const PROPOSALS = { ikeProposals: 'aes128-sha256-x25519', espProposals: 'aes128gcm16' };
 const psk = { method: 'psk' as const, secret: SECRET };
 const FUZZ_SEED = 0x1ce2f00d;
 const FUZZ_COUNT = 3000;
-
-/** Mulberry32: a small seeded PRNG, so every run sends the same datagrams. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EXCHANGES = [34, 35, 36, 37];
 

@@ -29,3 +29,9 @@ export class SeededRandom {
     return bytes;
   }
 }
+
+/** The same generator as a function that returns the next float in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
+}
