@@ -8,6 +8,11 @@
  *
  * The engine works on whole IP packets, so a received ESP payload gets an IP header with the
  * peer's and our addresses in front, and the outer header of a sent packet is left off.
+ *
+ * The socket is connected to the peer, so sending skips Node's address lookup and the kernel
+ * delivers only the peer's datagrams. The ESP packets that arrive at one wake-up of the event
+ * loop go to the engine together, once the loop has read them all, so the TUN device can merge
+ * TCP segments (see native/src/tun_offload.h).
  */
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
@@ -70,6 +75,9 @@ export class UdpEncapsulationSocket implements ProtectedPacketTransport {
     foreignDropped: 0, malformedDropped: 0, sendErrors: 0,
   };
   private espHandler: ((packets: Uint8Array[]) => void) | null = null;
+  /** ESP packets received since the last delivery to espHandler. */
+  private pendingEsp: Uint8Array[] = [];
+  private deliveryScheduled = false;
   private ikeHandler: ((message: Uint8Array) => void) | null = null;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private lastSent = Date.now();
@@ -90,24 +98,25 @@ export class UdpEncapsulationSocket implements ProtectedPacketTransport {
     this.startKeepalives();
   }
 
-  /** Binds the socket; rejects with UdpEncapsulationError when the address or port is taken. */
+  /**
+   * Binds the socket and connects it to the peer. Rejects with UdpEncapsulationError when the
+   * address or port is taken, or when there is no route to the peer.
+   */
   static async open(options: UdpEncapsulationOptions): Promise<UdpEncapsulationSocket> {
     const family = parseAddress(options.remoteAddress).length === 4 ? 'udp4' : 'udp6';
+    const complete = { remotePort: NAT_T_PORT, keepaliveSeconds: DEFAULT_KEEPALIVE_SECONDS, ...options };
     const socket = createSocket({ type: family, reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        reject(new UdpEncapsulationError(
-          `cannot bind UDP ${options.localAddress}:${options.localPort}: ${error.message}`, error.code));
-      });
-      socket.bind(options.localPort, options.localAddress, () => resolve());
-    });
-    socket.removeAllListeners('error');
+    try {
+      await settle(socket, (done) => socket.bind(options.localPort, options.localAddress, done),
+        `cannot bind UDP ${options.localAddress}:${options.localPort}`);
+      await settle(socket, (done) => socket.connect(complete.remotePort, complete.remoteAddress, done),
+        `cannot reach ${complete.remoteAddress} port ${complete.remotePort} over UDP`);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
     enlargeReceiveBuffer(socket);
-    return new UdpEncapsulationSocket(socket, {
-      remotePort: NAT_T_PORT,
-      keepaliveSeconds: DEFAULT_KEEPALIVE_SECONDS,
-      ...options,
-    });
+    return new UdpEncapsulationSocket(socket, complete);
   }
 
   get localPort(): number {
@@ -146,20 +155,39 @@ export class UdpEncapsulationSocket implements ProtectedPacketTransport {
       return;
     }
     this.closed = true;
+    this.pendingEsp = [];
     if (this.keepaliveTimer) {
       clearInterval(this.keepaliveTimer);
     }
     this.socket.close();
   }
 
+  /** Sends on the connected socket; a failure arrives as an 'error' event and is counted. */
   private transmit(datagram: Uint8Array): void {
     if (this.closed) {
       return;
     }
     this.lastSent = Date.now();
-    this.socket.send(datagram, this.options.remotePort, this.options.remoteAddress, (error) => {
-      if (error) {
-        this.counters.sendErrors += 1;
+    this.socket.send(datagram);
+  }
+
+  /**
+   * Queues an ESP packet for the engine. The queue goes out in the check phase of the event
+   * loop, right after the poll phase that read the datagrams, so every datagram of one
+   * wake-up arrives in one batch.
+   */
+  private queueEsp(packet: Uint8Array): void {
+    this.pendingEsp.push(packet);
+    if (this.deliveryScheduled) {
+      return;
+    }
+    this.deliveryScheduled = true;
+    setImmediate(() => {
+      this.deliveryScheduled = false;
+      const packets = this.pendingEsp;
+      this.pendingEsp = [];
+      if (packets.length > 0 && !this.closed) {
+        this.espHandler?.(packets);
       }
     });
   }
@@ -183,7 +211,7 @@ export class UdpEncapsulationSocket implements ProtectedPacketTransport {
       return;
     }
     this.counters.espReceived += 1;
-    this.espHandler?.([this.wrapInIpHeader(datagram)]);
+    this.queueEsp(this.wrapInIpHeader(datagram));
   }
 
   /** Puts an IP header in front of a received ESP payload, as if it had arrived without UDP. */
@@ -224,4 +252,21 @@ export class UdpEncapsulationSocket implements ProtectedPacketTransport {
     }, (seconds * 1000) / 2);
     this.keepaliveTimer.unref();
   }
+}
+
+/**
+ * Runs one asynchronous socket call that reports success through its callback and failure
+ * through an 'error' event, and turns the failure into a UdpEncapsulationError.
+ */
+function settle(socket: Socket, call: (done: () => void) => void, failure: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(new UdpEncapsulationError(`${failure}: ${error.message}`, error.code));
+    };
+    socket.once('error', onError);
+    call(() => {
+      socket.removeListener('error', onError);
+      resolve();
+    });
+  });
 }
