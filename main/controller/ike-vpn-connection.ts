@@ -230,7 +230,7 @@ export class IkeVpnConnection implements Connection {
   snapshot(): IkeTunnelSnapshot {
     const tunnel = this.keptTunnel?.tunnel.snapshot() ?? this.lastSnapshot ?? {
       device: '', mtu: 0, sas: [], sad: { unknownSpi: 0, malformed: 0, noPolicy: 0 },
-      dataPlane: { tooBig: 0, deviceWriteFailures: 0, transportSendFailures: 0 }, transport: {},
+      dataPlane: { tooBig: 0, deviceWriteFailures: 0, transportSendFailures: 0 }, transport: {}, deviceCounters: {},
       totals: { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, drops: 0, retiredSas: 0 },
     };
     const counters = this.session?.ike.counters;

@@ -10,10 +10,13 @@ import { parseAddress } from '../engine/address.js';
 import { SaDatabase, type SaDatabaseCounters } from '../engine/sa-database.js';
 import type { SaSnapshot, SecurityAssociation } from '../engine/security-association.js';
 import type { DnsSettings, TransportPeer, TunnelNetworkSettings } from '../net/network-config.js';
+import type { PacketDeviceStats } from '../net/packet-device.js';
 import { sweepArrayBuffersOnMainThread } from './buffer-sweeping.js';
 
 export interface TunnelDevice extends InnerPacketDevice {
   readonly name: string;
+  /** The device's own counters, such as the TUN device's drops; absent in test doubles. */
+  readonly stats?: PacketDeviceStats;
   close(): void;
 }
 
@@ -76,6 +79,8 @@ export interface TunnelSnapshot {
   sad: SaDatabaseCounters;
   dataPlane: DataPlaneCounters;
   transport: object;
+  /** The TUN device's counters (PacketDeviceStats), empty before the device exists. */
+  deviceCounters: object;
 }
 
 /** The smallest MTU that IPv6 allows (RFC 8200 section 5). */
@@ -176,6 +181,7 @@ export class Tunnel {
       sad: { ...this.sad.counters },
       dataPlane: this.dataPlane ? { ...this.dataPlane.counters } : { tooBig: 0, deviceWriteFailures: 0, transportSendFailures: 0 },
       transport: this.transport ? { ...this.transport.counters } : {},
+      deviceCounters: this.device?.stats ? { ...this.device.stats } : {},
     };
   }
 

@@ -31,7 +31,7 @@ function status(device: string, sas: SaSnapshot[], profileName = 'office'): Cont
       device, mtu: device === '' ? 0 : 1400, sas,
       sad: { unknownSpi: 0, malformed: 0, noPolicy: 0 },
       dataPlane: { tooBig: 0, deviceWriteFailures: 0, transportSendFailures: 0 },
-      transport: {},
+      transport: {}, deviceCounters: {},
       totals: { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, drops: 0, retiredSas: 0 },
     },
   };

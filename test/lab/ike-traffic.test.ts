@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { IkeTunnelSnapshot } from '../../main/controller/ike-vpn-connection.js';
+import type { PacketDeviceStats } from '../../main/net/packet-device.js';
 import {
   clientConf,
   gatewayConf,
@@ -67,6 +68,15 @@ describe('IKEv2 traffic with strongSwan', { skip: labSkip }, () => {
         assert.equal(inbound.drops['replayDuplicate'], 0);
         assert.equal(inbound.drops['replayTooOld'], 0);
         assert.equal(after.counters?.sad.unknownSpi, 0);
+
+        // The TUN device's own counters: the upload came from the kernel as large TCP packets
+        // that the addon split, and nothing was dropped at the device.
+        const device = (await client.controllerStatus()).tunnel?.deviceCounters as PacketDeviceStats;
+        assert.ok(device.packetsReceived >= outbound.packets - saOf(before, 'out').packets, JSON.stringify(device));
+        assert.ok(device.offloadSplits > 0, JSON.stringify(device));
+        assert.equal(device.offloadErrors, 0);
+        assert.equal(device.sendErrors, 0);
+        assert.equal(device.sendDrops, 0);
       });
       assert.equal(exit, 0);
     });
