@@ -1,5 +1,5 @@
 /**
- * Where V8 frees the memory of dead ArrayBuffers. By default a background thread frees the
+ * The thread on which V8 frees the memory of dead ArrayBuffers. By default a background thread frees the
  * buffers that a young-generation collection found dead. A tunnel creates a few such buffers
  * per packet: the cipher's output and the HMAC, for example. At tens of thousands of packets
  * per second that thread calls free() all the time. Each call then waits for the allocator

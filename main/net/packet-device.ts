@@ -22,7 +22,7 @@ export interface PacketDeviceStats {
   readonly receiveTruncated: number;
   /** Wake-ups that delivered at least one packet. */
   readonly batches: number;
-  /** Packets that write() refused for a reason other than a full queue (TUN writeBatch only). */
+  /** Packets that write() rejected for a reason other than a full queue (TUN writeBatch only). */
   readonly sendErrors: number;
   /** Large TCP packets read from a TUN device with offload and split into segments. */
   readonly offloadSplits: number;

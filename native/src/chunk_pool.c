@@ -23,11 +23,11 @@ static size_t kept_count;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /**
- * Whether the runtime refused a Buffer on outside memory. Electron's V8
+ * Whether the runtime rejected a Buffer on outside memory. Electron's V8
  * memory cage does (napi_no_external_buffers_allowed), and then every
  * batch is copied.
  */
-static atomic_bool external_refused;
+static atomic_bool external_rejected;
 
 /*
  * Described in header
@@ -96,7 +96,7 @@ napi_status chunk_pool_buffer(napi_env env, uint8_t *chunk, size_t used,
 	napi_status status;
 
 	*handed_over = false;
-	if (used >= CHUNK_POOL_COPY_BELOW && !atomic_load(&external_refused))
+	if (used >= CHUNK_POOL_COPY_BELOW && !atomic_load(&external_rejected))
 	{
 		status = napi_create_external_buffer(env, used, chunk, finalize, NULL,
 											 buffer);
@@ -109,7 +109,7 @@ napi_status chunk_pool_buffer(napi_env env, uint8_t *chunk, size_t used,
 		{
 			return status;
 		}
-		atomic_store(&external_refused, true);
+		atomic_store(&external_rejected, true);
 	}
 	return napi_create_buffer_copy(env, used, chunk, NULL, buffer);
 }

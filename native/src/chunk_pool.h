@@ -42,7 +42,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Size of a chunk: more than the largest split frame (about 188 KiB) */
+/**
+ * Size of a chunk. A 64 KiB TCP packet split into segments needs about
+ * 64 KiB plus one set of headers per segment: 188 KiB with 1024 segments
+ * and the longest IPv4 and TCP headers. A split frame that needs more,
+ * possible only with long IPv6 options headers, is dropped and counted.
+ */
 #define CHUNK_POOL_CHUNK_SIZE (256 * 1024)
 
 /** Batches smaller than this are copied, see above */

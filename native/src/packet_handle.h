@@ -19,8 +19,8 @@
  *   onPackets(chunk, lengths, sources): the packets lie one after the other
  *   in the Buffer chunk, lengths is an array of their lengths, and sources
  *   an array of their source addresses as strings (raw sockets) or
- *   undefined (TUN devices). A wake-up with more packets than one chunk
- *   holds calls onPackets more than once. onError gets an Error when
+ *   undefined (TUN devices). A wake-up whose packets do not fit one chunk
+ *   calls onPackets more than once. onError gets an Error when
  *   reading failed and stopped. Calling start() again replaces both
  *   callbacks.
  * - write(packet): TUN only, write(2) of one Uint8Array.

@@ -65,7 +65,7 @@ typedef struct {
 	uint64_t receive_truncated;
 	/** wake-ups that called onPackets */
 	uint64_t batches;
-	/** packets refused by write(2) for another reason than a full queue */
+	/** packets that write(2) rejected for another reason than a full queue */
 	uint64_t send_errors;
 	/** large TCP packets read from the device and split into segments */
 	uint64_t offload_splits;
@@ -195,7 +195,7 @@ napi_value packet_handle_write(napi_env env, napi_callback_info info);
 /**
  * JavaScript method writeBatch(packets): write packets to a TUN device,
  * merging TCP segments if the device has a virtio header. A packet the
- * kernel refuses is counted (send_drops or send_errors), never thrown.
+ * kernel rejects is counted (send_drops or send_errors), never thrown.
  *
  * @param env		N-API environment
  * @param info		callback info, an array of Uint8Arrays

@@ -491,7 +491,9 @@ static bool add_frame(batch_t *batch, size_t length)
  */
 static void drain(packet_handle_t *handle)
 {
-	struct sockaddr_storage source;
+	/* zeroed, because source_text() compares whole structures and
+	 * recvfrom() fills only the part of the address family */
+	struct sockaddr_storage source = { 0 };
 	receive_result_t result = RECEIVE_EMPTY;
 	batch_t batch = { .handle = handle };
 	size_t length = 0, bytes = 0;

@@ -210,7 +210,7 @@ static bool set_option(napi_env env, int fd, unsigned long request,
 
 /**
  * Let the kernel hand over large TCP packets and partial checksums, which
- * tun_offload.c turns back into segments. A kernel that refuses keeps
+ * tun_offload.c turns back into segments. A kernel that rejects this keeps
  * segmenting itself, so the device works either way.
  *
  * @param fd		descriptor attached with IFF_VNET_HDR

@@ -47,7 +47,8 @@
 #define TUN_OFFLOAD_MAX_COALESCE 64
 
 /**
- * Why a frame read from the device cannot be split.
+ * Result of checking a frame read from the device: OK, or the reason it
+ * cannot be split.
  */
 typedef enum {
 	TUN_OFFLOAD_OK = 0,
@@ -64,7 +65,7 @@ typedef enum {
 } tun_offload_error_t;
 
 /**
- * What splitting a frame does.
+ * Kind of work that splitting a frame needs.
  */
 typedef enum {
 	/** one packet, copied as it is */

@@ -48,6 +48,10 @@ NAPI_MODULE_INIT()
 		  napi_enumerable, NULL },
 		{ "interfaceName", NULL, unsupported, NULL, NULL, NULL,
 		  napi_enumerable, NULL },
+		{ "offloadSplit", NULL, unsupported, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
+		{ "offloadMerge", NULL, unsupported, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
 	};
 
 	if (napi_define_properties(env, exports,

@@ -201,7 +201,7 @@ describe('data plane', () => {
       assert.equal(inbound.counters.drops.icv, 1);
     });
 
-    it('each packet the device refused counted', () => {
+    it('each rejected packet counted', () => {
       const { plane, device, link, protectedPackets } = setUp();
       device.accept = 1;
       link.handler(protectedPackets);

@@ -554,7 +554,7 @@ describe('offloadSplit', () => {
   });
 
   /**
-   * An IPv6 TCP packet with an 8-byte extension header between the IPv6 and TCP headers (RFC 8200
+   * Inserts an 8-byte extension header between the IPv6 and TCP headers of a packet (RFC 8200
    * section 4): destination options with one PadN option, or a routing header.
    */
   function withExtensionHeader(packet: Buffer, type: number): Buffer {
@@ -589,7 +589,7 @@ describe('offloadSplit', () => {
     assert.deepEqual(native.offloadSplit(buildFrame({}, tcp6!)), [tcp6]);
   });
 
-  /** Builds an IPv4 or IPv6 UDP packet whose checksum field holds the partial checksum. */
+  /** Builds an IPv4 or IPv6 UDP packet whose checksum field contains the partial checksum. */
   function partialUdp(family: 4 | 6, payload: Buffer): { packet: Buffer; ipLength: number } {
     const ipLength = family === 4 ? 20 : 40;
     const packet = Buffer.alloc(ipLength + 8 + payload.length);
@@ -613,12 +613,12 @@ describe('offloadSplit', () => {
     packet.writeUInt16BE(5354, ipLength + 2);
     packet.writeUInt16BE(8 + payload.length, ipLength + 4);
     payload.copy(packet, ipLength + 8);
-    // the kernel leaves the folded pseudo-header sum in the field (CHECKSUM_PARTIAL)
+    // The kernel leaves the folded pseudo-header sum in the field (CHECKSUM_PARTIAL).
     packet.writeUInt16BE(fold(pseudoHeaderSum(packet, family, PROTOCOL_UDP, packet.length - ipLength)), ipLength + 6);
     return { packet, ipLength };
   }
 
-  /** The UDP checksum computed here, with 0 sent as 0xffff. */
+  /** Computes the UDP checksum with the test's own code, with 0 sent as 0xffff. */
   function expectedUdpChecksum(packet: Buffer, family: 4 | 6, ipLength: number): number {
     const copy = Buffer.from(packet);
     setTransportChecksum(copy, family, ipLength, PROTOCOL_UDP);
